@@ -1,0 +1,90 @@
+"""The `mesh` command: command groups joined here, and the one error handler.
+
+Commands import pulumi and cloud SDKs lazily, inside the command body, so `mesh --help`,
+`mesh validate` and `mesh init` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cli import init as init_cmd
+from cli import plan as plan_cmd
+from cli import schema as schema_cmd
+from cli import validate as validate_cmd
+from cli.console import err
+from infra.errors import MeshError
+
+_state = {"debug": False}
+
+
+class _MeshGroup(TyperGroup):
+    """Routes every `MeshError` from any command to one message and exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except MeshError as e:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]Error:[/] {e.message}", markup=True)
+            if e.hint:
+                err.print(f"[dim]Hint:[/] {e.hint}", markup=True)
+            raise typer.Exit(e.exit_code) from None
+        except Exception as e:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]Error:[/] unexpected {type(e).__name__}: {e}", markup=True)
+            err.print("[dim]Hint:[/] run again with --debug for the traceback, and report it.", markup=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="mesh",
+    cls=_MeshGroup,
+    help=(
+        "Self-serve data products. Write one request (mesh init), check it (mesh validate), "
+        "see what it creates (mesh plan), then provision it."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"mesh {version('mesh-platform')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of short error messages.")
+    ] = False,
+    _version_flag: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+app.command("validate")(validate_cmd.validate)
+app.command("init")(init_cmd.init)
+app.command("schema")(schema_cmd.schema)
+app.command("plan")(plan_cmd.plan)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,66 @@
+"""`mesh validate`: check requests against the request format and the platform config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.console import Output, err, out, print_json
+from infra.errors import Severity
+from infra.validation import ValidationReport, validate_files
+
+
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Request files (YAML) to check.", show_default=False)],
+    platform: Annotated[
+        Path | None,
+        typer.Option(
+            "--platform", "-p", help="Platform config. Default: the nearest mesh.yaml above the first file."
+        ),
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="Also check the request fits this environment.")
+    ] = None,
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
+    ] = Output.TABLE,
+) -> None:
+    """Check data product requests; every problem of every file is reported at once.
+
+    Exit code 0 when all files are valid, 1 when any is not, 2 on a usage error.
+
+    Example: mesh validate examples/sales-orders.yaml --platform examples/mesh.yaml
+    """
+    report = validate_files(files, platform_path=platform, environment=env)
+    if output is Output.JSON:
+        print_json(report.as_dict())
+    else:
+        render(report)
+    raise typer.Exit(0 if report.valid else 1)
+
+
+def render(report: ValidationReport) -> None:
+    """One line per valid file, one line per problem of an invalid one."""
+    for file in report.files:
+        warnings = [p for p in file.problems if p.severity is Severity.WARNING]
+        errors = [p for p in file.problems if p.severity is Severity.ERROR]
+        if file.valid and file.request is not None:
+            meta, spec = file.request.metadata, file.request.spec
+            consumers = len(spec.access.consumers)
+            out.print(
+                f"[green]✓[/] {file.file}: {meta.domain}/{meta.name} {meta.version} "
+                f"({spec.cloud}, {spec.classification}) — {len(spec.output_ports)} port(s), "
+                f"{consumers} consumer domain(s)",
+                markup=True,
+            )
+        else:
+            noun = "problem" if len(errors) == 1 else "problems"
+            out.print(f"[red]✗[/] {file.file}: {len(errors)} {noun}", markup=True)
+            for problem in errors:
+                out.print(f"  {problem}", markup=False)
+        for problem in warnings:
+            out.print(f"  [yellow]warning:[/] {problem}", markup=True)
+    if not report.valid:
+        err.print("Fix the fields named above and run mesh validate again.")

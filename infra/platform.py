@@ -1,0 +1,134 @@
+"""The platform config, `mesh.yaml`: organisation, domains, environments, guardrails.
+
+It sits at the root of the repository that holds requests. `find_platform_file`
+looks for it next to the request and upwards, like git looks for `.git`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from infra.request import DomainName, Email, _Model
+
+PLATFORM_FILE = "mesh.yaml"
+RESERVED_DOMAIN = "platform"
+ENV_PATTERN = r"^[a-z][a-z0-9]{0,11}$"
+ORG_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
+
+EnvironmentName = Annotated[str, StringConstraints(pattern=ENV_PATTERN)]
+AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+GcpProject = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d+$")]
+Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:\d+)?/?$")]
+AwsService = Literal["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi"]
+
+
+class DomainPrincipals(_Model):
+    """Who may assume a domain's roles. `{account}` is replaced by the environment's account."""
+
+    aws: list[
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):(role|user)/[\w+=,.@/-]+$"),
+        ]
+    ] = Field(default_factory=list)
+    gcp: list[Annotated[str, StringConstraints(pattern=r"^(group|user|serviceAccount):[^\s]+@[^\s]+$")]] = (
+        Field(default_factory=list)
+    )
+
+
+class DomainConfig(_Model):
+    """A registered domain: who owns it and who pays."""
+
+    owners: list[Email] = Field(min_length=1)
+    cost_center: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    description: str | None = None
+    principals: DomainPrincipals = Field(default_factory=DomainPrincipals)
+
+
+class AwsTarget(_Model):
+    """An AWS account and region; `endpoints` point services at an emulator such as LocalStack."""
+
+    account: AwsAccount
+    region: AwsRegion
+    endpoints: dict[AwsService, Endpoint] = Field(default_factory=dict)
+
+
+class GcpTarget(_Model):
+    """A GCP project and region."""
+
+    project: GcpProject
+    region: GcpRegion
+
+
+class EnvironmentConfig(_Model):
+    """One environment (dev, prod, preview, ...): where products go and how state is kept."""
+
+    aws: AwsTarget | None = None
+    gcp: GcpTarget | None = None
+    backend: Annotated[str, StringConstraints(pattern=r"^(file://|s3://|gs://)\S*$")] = "file://.mesh/state"
+    secrets_provider: Annotated[
+        str, StringConstraints(pattern=r"^(passphrase|awskms://\S+|gcpkms://\S+)$")
+    ] = "passphrase"
+    protected: bool = False
+    preview: bool = False
+    disabled_guardrails: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_cloud(self) -> EnvironmentConfig:
+        if self.aws is None and self.gcp is None:
+            raise ValueError("an environment needs an 'aws' or a 'gcp' section (or both)")
+        return self
+
+    def clouds(self) -> tuple[str, ...]:
+        """The clouds this environment can host."""
+        return tuple(c for c, t in (("aws", self.aws), ("gcp", self.gcp)) if t is not None)
+
+
+class GuardrailSettings(_Model):
+    """Platform-wide guardrail settings. Mandatory rules can never be disabled."""
+
+    allow_restricted_sharing: bool = Field(
+        default=False,
+        description="Allow restricted products to grant read access to other domains.",
+    )
+    disabled: list[str] = Field(default_factory=list, description="Advisory rule ids off everywhere.")
+
+
+class PlatformConfig(_Model):
+    """The whole `mesh.yaml`."""
+
+    api_version: Literal["mesh/v1"]
+    kind: Literal["Platform"]
+    organization: Annotated[str, StringConstraints(pattern=ORG_PATTERN)]
+    domains: dict[DomainName, DomainConfig] = Field(min_length=1)
+    environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+
+    @field_validator("organization")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == "sthree":
+            raise ValueError("'sthree' cannot be used: S3 reserves bucket names starting with 'sthree-'")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _platform_domain_reserved(cls, value: dict[str, DomainConfig]) -> dict[str, DomainConfig]:
+        if RESERVED_DOMAIN in value:
+            raise ValueError(f"'{RESERVED_DOMAIN}' is reserved for the shared resources of each environment")
+        return value
+
+
+def find_platform_file(start: Path) -> Path | None:
+    """The nearest `mesh.yaml` in `start` (a file's folder or a folder) or any parent."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder.resolve(), *folder.resolve().parents):
+        path = candidate / PLATFORM_FILE
+        if path.is_file():
+            return path
+    return None

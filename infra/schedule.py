@@ -1,0 +1,61 @@
+"""Cron schedules: the five-field form users know, checked and turned into each cloud's form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_ITEM = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A valid five-field cron expression."""
+
+    expression: str
+
+    @property
+    def fields(self) -> list[str]:
+        """minute, hour, day of month, month, day of week."""
+        return self.expression.split()
+
+    def aws(self) -> str:
+        """The EventBridge/Glue form: `cron(m h dom mon dow year)` with `?` for the unused day field."""
+        minute, hour, dom, month, dow = self.fields
+        if dow == "*":
+            dow = "?"
+        elif dom == "*":
+            dom = "?"
+            dow = re.sub(r"\d+", lambda m: _DAY_NAMES[int(m.group())], dow)
+        return f"cron({minute} {hour} {dom} {month} {dow} *)"
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Check a five-field cron expression; raises `ValueError` with a message for the user."""
+    parts = text.split()
+    if len(parts) != 5:
+        raise ValueError(
+            f"'{text}' is not a cron schedule: expected five fields "
+            "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'"
+        )
+    for value, (label, low, high) in zip(parts, _FIELDS, strict=True):
+        for item in value.split(","):
+            if not _ITEM.match(item):
+                raise ValueError(f"'{text}': {label} '{item}' is not a number, range, list, step or '*'")
+            numbers = [int(n) for n in re.findall(r"\d+", item.split("/")[0])]
+            if any(n < low or n > high for n in numbers):
+                raise ValueError(f"'{text}': {label} must be between {low} and {high}")
+    if parts[2] != "*" and parts[4] != "*":
+        raise ValueError(
+            f"'{text}': restrict either the day of month or the day of week, not both "
+            "(AWS schedules cannot combine them)"
+        )
+    return Schedule(" ".join(parts))

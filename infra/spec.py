@@ -1,0 +1,398 @@
+"""The resolved spec: one request in one environment, with every name and tag decided.
+
+`resolve` is the only place physical names and tags are computed. Stacks and
+components read a `ProductSpec` and never derive a name themselves, so `mesh plan`
+shows exactly the names `mesh provision` will create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra import names
+from infra.platform import EnvironmentConfig, PlatformConfig
+from infra.request import DataProductRequest, OutputPort
+from infra.schedule import parse_schedule
+
+MANAGED_BY = "mesh"
+TAG_DOMAIN = "mesh:domain"
+TAG_PRODUCT = "mesh:product"
+TAG_ENVIRONMENT = "mesh:environment"
+TAG_OWNER = "mesh:owner"
+TAG_MANAGED_BY = "mesh:managed-by"
+TAG_COST_CENTER = "mesh:cost-center"
+TAG_CLASSIFICATION = "mesh:classification"
+TAG_STACK = "mesh:stack"
+REQUIRED_TAGS = (TAG_DOMAIN, TAG_PRODUCT, TAG_ENVIRONMENT, TAG_OWNER, TAG_MANAGED_BY)
+
+ROLE_PATH = "/mesh/"
+DATA_PREFIX = "data"
+RESULTS_PREFIX = "athena-results/"
+SCRIPTS_PREFIX = "scripts/"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column as the catalog will hold it."""
+
+    name: str
+    type: str
+    required: bool = False
+    pii: bool = False
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """An output port: its table, its prefix in the bucket, and its columns split for the catalog."""
+
+    name: str
+    description: str | None
+    format: str
+    columns: tuple[ColumnSpec, ...]
+    partition_keys: tuple[ColumnSpec, ...]
+    prefix: str  # "data/<port>/" inside the product bucket
+    table: str
+
+    @property
+    def all_columns(self) -> tuple[ColumnSpec, ...]:
+        """Data columns then partition keys, the order a query sees them."""
+        return self.columns + self.partition_keys
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    """Read access for one consumer domain to some ports, and who may use it."""
+
+    domain: str
+    ports: tuple[str, ...]
+    aws_role: str
+    aws_principals: tuple[str, ...]
+    gcp_service_account: str
+    gcp_members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """The optional scheduled job."""
+
+    schedule: str
+    aws_schedule: str
+    entrypoint: Path  # absolute path of the script on the machine that runs mesh
+    script_key: str  # where the script is uploaded in the product bucket
+
+
+@dataclass(frozen=True)
+class AwsNames:
+    """Every AWS name of a product, and the ARNs that can be known before apply."""
+
+    account: str
+    region: str
+    partition: str
+    endpoints: Mapping[str, str]
+    bucket: str
+    log_bucket: str
+    kms_alias: str
+    producer_role: str
+    boundary_policy: str
+    glue_database: str
+    athena_workgroup: str
+    glue_job: str
+    glue_trigger: str
+    role_path: str = ROLE_PATH
+
+    @property
+    def bucket_arn(self) -> str:
+        """`arn:aws:s3:::<bucket>`."""
+        return f"arn:{self.partition}:s3:::{self.bucket}"
+
+    def role_arn(self, role: str) -> str:
+        """The ARN of one of the product's roles."""
+        return f"arn:{self.partition}:iam::{self.account}:role{self.role_path}{role}"
+
+    def policy_arn(self, policy: str) -> str:
+        """The ARN of a customer-managed policy of the product."""
+        return f"arn:{self.partition}:iam::{self.account}:policy{self.role_path}{policy}"
+
+    @property
+    def glue_catalog_arn(self) -> str:
+        """The account's Glue Data Catalog."""
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog"
+
+    @property
+    def glue_database_arn(self) -> str:
+        """The product's Glue database."""
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:database/{self.glue_database}"
+
+    def glue_table_arn(self, table: str) -> str:
+        """One of the product's Glue tables."""
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:table/{self.glue_database}/{table}"
+
+    @property
+    def athena_workgroup_arn(self) -> str:
+        """The product's Athena workgroup."""
+        return f"arn:{self.partition}:athena:{self.region}:{self.account}:workgroup/{self.athena_workgroup}"
+
+    @property
+    def account_root(self) -> str:
+        """The account principal (trust is then delegated to IAM policies in that account)."""
+        return f"arn:{self.partition}:iam::{self.account}:root"
+
+
+@dataclass(frozen=True)
+class GcpNames:
+    """Every GCP name of a product."""
+
+    project: str
+    region: str
+    bucket: str
+    log_bucket: str
+    dataset: str
+    key_ring: str
+    crypto_key: str
+    producer_service_account: str
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """One data product in one environment, fully resolved. Built by `resolve` only."""
+
+    organization: str
+    domain: str
+    product: str
+    environment: str
+    cloud: str
+    owner: str
+    description: str
+    version: str
+    classification: str
+    retention_days: int
+    cost_center: str
+    stack: str
+    project: str
+    ports: tuple[PortSpec, ...]
+    grants: tuple[GrantSpec, ...]
+    inputs: tuple[str, ...]
+    producer_aws_principals: tuple[str, ...]
+    producer_gcp_members: tuple[str, ...]
+    query_limit_bytes: int
+    freshness_hours: int | None
+    transform: TransformSpec | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    aws: AwsNames | None = None
+    gcp: GcpNames | None = None
+
+    def port(self, name: str) -> PortSpec:
+        """The output port called `name`."""
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise KeyError(name)
+
+    def require_aws(self) -> AwsNames:
+        """The AWS names; a `ValueError` when the product is not on AWS (a programming error)."""
+        if self.aws is None:
+            raise ValueError(f"{self.stack} is not an AWS product")
+        return self.aws
+
+    def require_gcp(self) -> GcpNames:
+        """The GCP names; a `ValueError` when the product is not on GCP (a programming error)."""
+        if self.gcp is None:
+            raise ValueError(f"{self.stack} is not a GCP product")
+        return self.gcp
+
+
+def product_base(organization: str, environment: str, domain: str, product: str) -> str:
+    """`<org>-<env>-<domain>-<product>`: the stem of the product's physical names."""
+    return f"{organization}-{environment}-{domain}-{product}"
+
+
+def stack_name(domain: str, product: str, environment: str) -> str:
+    """The Pulumi stack of a product in an environment."""
+    return names.fit(f"{domain}.{product}.{environment}", names.PULUMI_STACK_MAX, sep=".")
+
+
+def project_name(organization: str) -> str:
+    """The Pulumi project that holds every product stack of an organisation."""
+    return f"mesh-{organization}"
+
+
+def log_bucket_name(organization: str, environment: str) -> str:
+    """The environment's shared access-log bucket (domain `platform` is reserved for it)."""
+    return names.s3_bucket(f"{organization}-{environment}-platform-access-logs")
+
+
+def _principals(templates: list[str], account: str) -> tuple[str, ...]:
+    return tuple(sorted({t.replace("{account}", account) for t in templates}))
+
+
+def _aws_names(base: str, org: str, env_name: str, env: EnvironmentConfig) -> AwsNames:
+    assert env.aws is not None
+    partition = (
+        "aws-us-gov"
+        if "-gov-" in env.aws.region
+        else ("aws-cn" if env.aws.region.startswith("cn-") else "aws")
+    )
+    return AwsNames(
+        account=env.aws.account,
+        region=env.aws.region,
+        partition=partition,
+        endpoints={str(k): v for k, v in env.aws.endpoints.items()},
+        bucket=names.s3_bucket(base),
+        log_bucket=log_bucket_name(org, env_name),
+        kms_alias=names.fit(f"alias/mesh/{base}", names.KMS_ALIAS_MAX),
+        producer_role=names.fit(base, names.IAM_ROLE_MAX, suffix="-producer"),
+        boundary_policy=names.fit(base, names.IAM_POLICY_MAX, suffix="-boundary"),
+        glue_database=names.fit(names.catalog_identifier(*base.split("-", 3)), names.GLUE_NAME_MAX, sep="_"),
+        athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX),
+        glue_job=names.fit(base, 255, suffix="-transform"),
+        glue_trigger=names.fit(base, 255, suffix="-schedule"),
+    )
+
+
+def _gcp_names(
+    base: str, org: str, env_name: str, env: EnvironmentConfig, domain: str, product: str
+) -> GcpNames:
+    assert env.gcp is not None
+    sa_base = f"{env_name}-{domain}-{product}"
+    return GcpNames(
+        project=env.gcp.project,
+        region=env.gcp.region,
+        bucket=names.fit(base, names.GCS_BUCKET_MAX),
+        log_bucket=names.fit(f"{org}-{env_name}-platform-access-logs", names.GCS_BUCKET_MAX),
+        dataset=names.fit(names.catalog_identifier(*base.split("-", 3)), names.BIGQUERY_DATASET_MAX, sep="_"),
+        key_ring=names.fit(base, names.GCP_KEY_RING_MAX),
+        crypto_key="data",
+        producer_service_account=names.gcp_service_account_id(sa_base, "-p"),
+    )
+
+
+def _port(port: OutputPort, cloud: str) -> PortSpec:
+    by_name = {c.name: c for c in port.columns}
+    partition = tuple(
+        ColumnSpec(
+            name=n,
+            type=by_name[n].type,
+            required=by_name[n].required,
+            pii=by_name[n].pii,
+            description=by_name[n].description,
+        )
+        for n in port.partitioned_by
+    )
+    # Glue keeps partition keys apart from columns; BigQuery keeps them in the schema.
+    keep = (lambda c: c.name not in port.partitioned_by) if cloud == "aws" else (lambda c: True)
+    columns = tuple(
+        ColumnSpec(name=c.name, type=c.type, required=c.required, pii=c.pii, description=c.description)
+        for c in port.columns
+        if keep(c)
+    )
+    return PortSpec(
+        name=port.name,
+        description=port.description,
+        format=str(port.format),
+        columns=columns,
+        partition_keys=partition if cloud == "aws" else (),
+        prefix=f"{DATA_PREFIX}/{port.name}/",
+        table=port.name,
+    )
+
+
+def resolve(
+    request: DataProductRequest,
+    platform: PlatformConfig,
+    environment: str,
+    *,
+    request_dir: Path,
+) -> ProductSpec:
+    """Resolve a validated request in one environment of a validated platform config.
+
+    The request must already have passed `infra.validation` (domains registered, ports
+    existing); violations here are programming errors and raise `ValueError`/`KeyError`.
+    """
+    env = platform.environments[environment]
+    meta, spec = request.metadata, request.spec
+    cloud = str(spec.cloud)
+    org = platform.organization
+    domain = platform.domains[meta.domain]
+    base = product_base(org, environment, meta.domain, meta.name)
+    stack = stack_name(meta.domain, meta.name, environment)
+
+    aws = _aws_names(base, org, environment, env) if cloud == "aws" else None
+    gcp = (
+        _gcp_names(base, org, environment, env, domain=meta.domain, product=meta.name)
+        if cloud == "gcp"
+        else None
+    )
+    account = aws.account if aws else ""
+
+    grants = []
+    for consumer in spec.access.consumers:
+        cfg = platform.domains[consumer.domain]
+        grants.append(
+            GrantSpec(
+                domain=consumer.domain,
+                ports=tuple(dict.fromkeys(consumer.ports)),
+                aws_role=names.fit(base, names.IAM_ROLE_MAX, suffix=f"-consumer-{consumer.domain}"),
+                aws_principals=_principals(cfg.principals.aws, account)
+                or ((aws.account_root,) if aws else ()),
+                gcp_service_account=names.gcp_service_account_id(
+                    f"{environment}-{meta.domain}-{meta.name}", f"-c-{consumer.domain}"
+                ),
+                gcp_members=tuple(sorted(cfg.principals.gcp)),
+            )
+        )
+
+    transform = None
+    if spec.compute.transform is not None:
+        schedule = parse_schedule(spec.compute.transform.schedule)
+        entry = (request_dir / spec.compute.transform.entrypoint).resolve()
+        transform = TransformSpec(
+            schedule=schedule.expression,
+            aws_schedule=schedule.aws(),
+            entrypoint=entry,
+            script_key=f"{SCRIPTS_PREFIX}{entry.name}",
+        )
+
+    tags = {
+        TAG_DOMAIN: meta.domain,
+        TAG_PRODUCT: meta.name,
+        TAG_ENVIRONMENT: environment,
+        TAG_OWNER: meta.owner,
+        TAG_MANAGED_BY: MANAGED_BY,
+        TAG_COST_CENTER: domain.cost_center,
+        TAG_CLASSIFICATION: str(spec.classification),
+        TAG_STACK: stack,
+    }
+    labels = {k.replace(":", "-"): names.gcp_label_value(v) for k, v in tags.items()}
+
+    return ProductSpec(
+        organization=org,
+        domain=meta.domain,
+        product=meta.name,
+        environment=environment,
+        cloud=cloud,
+        owner=meta.owner,
+        description=meta.description,
+        version=meta.version,
+        classification=str(spec.classification),
+        retention_days=spec.retention_days,
+        cost_center=domain.cost_center,
+        stack=stack,
+        project=project_name(org),
+        ports=tuple(_port(p, cloud) for p in spec.output_ports),
+        grants=tuple(grants),
+        inputs=tuple(f"{i.product}:{i.port}" for i in spec.input_ports),
+        producer_aws_principals=_principals(domain.principals.aws, account)
+        or ((aws.account_root,) if aws else ()),
+        producer_gcp_members=tuple(sorted(domain.principals.gcp)),
+        query_limit_bytes=spec.compute.query.bytes_scanned_limit_gb * 1024**3,
+        freshness_hours=spec.slo.freshness_hours if spec.slo else None,
+        transform=transform,
+        tags=tags,
+        labels=labels,
+        aws=aws,
+        gcp=gcp,
+    )
