@@ -25,7 +25,7 @@ _state = {"debug": False}
 class _MeshGroup(TyperGroup):
     """Routes every `MeshError` from any command to one message and exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # click's Context, which typer vendors privately
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

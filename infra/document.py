@@ -96,6 +96,9 @@ def parse_document(text: str, *, file: str) -> Document:
         mark = e.problem_mark or e.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = e.problem or "not valid YAML"
+        if e.context and reason.startswith("but "):
+            # "but found another document" only reads with its context.
+            reason = f"{e.context}, {reason}"
         raise DocumentInvalid(
             [Problem(file=file, path="", message=f"not valid YAML: {reason}", line=line, column=column)],
             hint="Check the indentation and quoting around that position.",

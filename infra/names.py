@@ -69,7 +69,13 @@ def gcp_label_value(value: str) -> str:
 
 
 def gcp_service_account_id(base: str, suffix: str) -> str:
-    """A service account id: 6–30 of [a-z0-9-], starting with a letter."""
+    """A service account id: 6–30 of [a-z0-9-], starting with a letter.
+
+    A suffix too long to keep whole (a consumer domain of 19 or 20 characters) is cut
+    with the base; the hash of the whole still tells the names apart.
+    """
+    if len(suffix) + 6 + 2 > GCP_SERVICE_ACCOUNT_MAX:
+        base, suffix = base + suffix, ""
     name = fit(base, GCP_SERVICE_ACCOUNT_MAX, suffix=suffix, hash_length=6)
     return name if len(name) >= GCP_SERVICE_ACCOUNT_MIN else (name + "-sa")
 

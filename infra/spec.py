@@ -70,6 +70,7 @@ class GrantSpec:
     ports: tuple[str, ...]
     aws_role: str
     aws_principals: tuple[str, ...]
+    athena_workgroup: str  # each reader queries in its own workgroup, so results never mix
     gcp_service_account: str
     gcp_members: tuple[str, ...]
 
@@ -247,7 +248,7 @@ def _aws_names(base: str, org: str, env_name: str, env: EnvironmentConfig) -> Aw
         producer_role=names.fit(base, names.IAM_ROLE_MAX, suffix="-producer"),
         boundary_policy=names.fit(base, names.IAM_POLICY_MAX, suffix="-boundary"),
         glue_database=names.fit(names.catalog_identifier(*base.split("-", 3)), names.GLUE_NAME_MAX, sep="_"),
-        athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX),
+        athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX, suffix="-producer"),
         glue_job=names.fit(base, 255, suffix="-transform"),
         glue_trigger=names.fit(base, 255, suffix="-schedule"),
     )
@@ -338,6 +339,7 @@ def resolve(
                 aws_role=names.fit(base, names.IAM_ROLE_MAX, suffix=f"-consumer-{consumer.domain}"),
                 aws_principals=_principals(cfg.principals.aws, account)
                 or ((aws.account_root,) if aws else ()),
+                athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX, suffix=f"-consumer-{consumer.domain}"),
                 gcp_service_account=names.gcp_service_account_id(
                     f"{environment}-{meta.domain}-{meta.name}", f"-c-{consumer.domain}"
                 ),

@@ -1,0 +1,226 @@
+"""The IAM, bucket and key policy documents of a product, as plain data.
+
+Every document is built here from the resolved spec, so the components, the
+guardrails and the access proof read one source. Statement ids (`Sid`) are stable:
+a failed check names the statement at fault. `key_arn` may be a `pulumi.Output`; the
+components serialise documents with `pulumi.Output.json_dumps`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.spec import RESULTS_PREFIX, SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec
+
+VERSION = "2012-10-17"
+
+S3_READ = ["s3:GetObject", "s3:GetObjectVersion"]
+S3_WRITE = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
+S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
+KMS_PRODUCER = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+KMS_CONSUMER = ["kms:Decrypt", "kms:DescribeKey"]
+# Writing encrypted Athena results needs a data key; allowed only through S3.
+KMS_RESULTS = ["kms:GenerateDataKey"]
+KMS_ADMIN = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListResourceTags", "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]  # fmt: skip
+GLUE_READ = ["glue:GetDatabase", "glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+GLUE_WRITE = [
+    "glue:GetTables", "glue:UpdateTable", "glue:CreatePartition", "glue:BatchCreatePartition",
+    "glue:UpdatePartition", "glue:DeletePartition", "glue:BatchDeletePartition",
+]  # fmt: skip
+ATHENA_QUERY = [
+    "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
+    "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:GetWorkGroup",
+]  # fmt: skip
+LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def _sid(text: str) -> str:
+    """Statement ids allow only letters and digits."""
+    return "".join(part.capitalize() for part in text.replace("-", "_").split("_"))
+
+
+def _object_arns(spec: ProductSpec, prefixes: list[str]) -> list[str]:
+    aws = spec.require_aws()
+    return [f"{aws.bucket_arn}/{prefix}*" for prefix in prefixes]
+
+
+def _port_prefixes(ports: list[PortSpec]) -> list[str]:
+    return [port.prefix for port in ports]
+
+
+def _granted_ports(spec: ProductSpec, grant: GrantSpec) -> list[PortSpec]:
+    return [spec.port(name) for name in grant.ports]
+
+
+def results_prefix(who: str) -> str:
+    """Where a principal's Athena query results go inside the product bucket."""
+    return f"{RESULTS_PREFIX}{who}/"
+
+
+def _glue_table_arns(spec: ProductSpec, ports: list[PortSpec]) -> list[str]:
+    aws = spec.require_aws()
+    return [aws.glue_catalog_arn, aws.glue_database_arn, *(aws.glue_table_arn(p.table) for p in ports)]
+
+
+def trust_policy(principals: tuple[str, ...], *, services: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Who may assume a role: named principals of the platform config, and services."""
+    statements = [{"Sid": "AssumeByDomainPrincipals", "Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}]
+    if services:
+        statements.append({"Sid": "AssumeByServices", "Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"})
+    return _doc(*statements)
+
+
+def producer_services(spec: ProductSpec) -> tuple[str, ...]:
+    """Services that run as the producer role (Glue, when the product has a transform)."""
+    return ("glue.amazonaws.com",) if spec.transform else ()
+
+
+def boundary_policy(spec: ProductSpec) -> dict[str, Any]:
+    """The permissions boundary: the most any role of the product can ever do, whatever is attached."""
+    aws = spec.require_aws()
+    workgroups = [aws.athena_workgroup, *(g.athena_workgroup for g in spec.grants)]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ProductBucket", "Effect": "Allow", "Action": S3_LIST, "Resource": [aws.bucket_arn]},
+        {"Sid": "ProductObjects", "Effect": "Allow", "Action": S3_READ + S3_WRITE, "Resource": [f"{aws.bucket_arn}/*"]},
+        {
+            "Sid": "ProductKey",
+            "Effect": "Allow",
+            "Action": KMS_PRODUCER,
+            "Resource": [f"arn:{aws.partition}:kms:{aws.region}:{aws.account}:key/*"],
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [aws.kms_alias]}},
+        },
+        {"Sid": "ProductCatalog", "Effect": "Allow", "Action": GLUE_READ + GLUE_WRITE, "Resource": [aws.glue_catalog_arn, aws.glue_database_arn, f"arn:{aws.partition}:glue:{aws.region}:{aws.account}:table/{aws.glue_database}/*"]},
+        {"Sid": "ProductWorkgroups", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{w}" for w in workgroups]},
+    ]
+    if spec.transform:
+        statements.append({"Sid": "GlueJobLogs", "Effect": "Allow", "Action": LOGS_WRITE, "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"]})
+    return _doc(*statements)
+
+
+def producer_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
+    """The producer: read and write its bucket, its catalog entries, and use its key."""
+    aws = spec.require_aws()
+    ports = list(spec.ports)
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ListProductBucket", "Effect": "Allow", "Action": S3_LIST, "Resource": [aws.bucket_arn]},
+        {"Sid": "ReadWritePorts", "Effect": "Allow", "Action": S3_READ + S3_WRITE, "Resource": _object_arns(spec, [*_port_prefixes(ports), results_prefix("producer")])},
+        {"Sid": "UseProductKey", "Effect": "Allow", "Action": KMS_PRODUCER, "Resource": [key_arn]},
+        {"Sid": "ReadWriteCatalog", "Effect": "Allow", "Action": GLUE_READ + GLUE_WRITE, "Resource": _glue_table_arns(spec, ports)},
+        {"Sid": "QueryInWorkgroup", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [aws.athena_workgroup_arn]},
+    ]
+    if spec.transform:
+        statements.append({"Sid": "ReadJobScripts", "Effect": "Allow", "Action": S3_READ, "Resource": _object_arns(spec, [SCRIPTS_PREFIX])})
+        statements.append({"Sid": "GlueJobLogs", "Effect": "Allow", "Action": LOGS_WRITE, "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"]})
+    return _doc(*statements)
+
+
+def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[str, Any]:
+    """A consumer domain: read only its granted ports and tables, decrypt only, query in its own workgroup."""
+    aws = spec.require_aws()
+    ports = _granted_ports(spec, grant)
+    prefixes = _port_prefixes(ports)
+    results = results_prefix(grant.domain)
+    return _doc(
+        {
+            "Sid": "ListGrantedPorts",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [aws.bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes), results, f"{results}*"]}},
+        },
+        {"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": [aws.bucket_arn]},
+        {"Sid": "ReadGrantedPorts", "Effect": "Allow", "Action": S3_READ, "Resource": _object_arns(spec, prefixes)},
+        {"Sid": "OwnQueryResults", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], "Resource": _object_arns(spec, [results])},
+        {"Sid": "DecryptProductKey", "Effect": "Allow", "Action": KMS_CONSUMER, "Resource": [key_arn]},
+        {
+            "Sid": "EncryptQueryResults",
+            "Effect": "Allow",
+            "Action": KMS_RESULTS,
+            "Resource": [key_arn],
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{aws.region}.amazonaws.com"}},
+        },
+        {"Sid": "ReadGrantedTables", "Effect": "Allow", "Action": GLUE_READ, "Resource": _glue_table_arns(spec, ports)},
+        {"Sid": "QueryInOwnWorkgroup", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{grant.athena_workgroup}"]},
+    )
+
+
+def bucket_policy(spec: ProductSpec) -> dict[str, Any]:
+    """TLS only, KMS only, and allows that mirror the roles' identity policies."""
+    aws = spec.require_aws()
+    bucket, objects = aws.bucket_arn, f"{aws.bucket_arn}/*"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket, objects],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyUploadsWithoutProductKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": [objects],
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+        {"Sid": "ProducerList", "Effect": "Allow", "Principal": {"AWS": aws.role_arn(aws.producer_role)}, "Action": S3_LIST, "Resource": [bucket]},
+        {
+            "Sid": "ProducerReadWrite",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.role_arn(aws.producer_role)},
+            "Action": S3_READ + S3_WRITE,
+            "Resource": _object_arns(spec, [*_port_prefixes(list(spec.ports)), results_prefix("producer"), *([SCRIPTS_PREFIX] if spec.transform else [])]),
+        },
+    ]
+    for grant in spec.grants:
+        prefixes = _port_prefixes(_granted_ports(spec, grant))
+        principal = {"AWS": aws.role_arn(grant.aws_role)}
+        tag = _sid(grant.domain)
+        statements += [
+            {"Sid": f"Consumer{tag}Read", "Effect": "Allow", "Principal": principal, "Action": S3_READ, "Resource": _object_arns(spec, prefixes)},
+            {"Sid": f"Consumer{tag}List", "Effect": "Allow", "Principal": principal, "Action": ["s3:ListBucket"], "Resource": [bucket], "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes)]}}},
+        ]
+    return _doc(*statements)
+
+
+def key_policy(spec: ProductSpec) -> dict[str, Any]:
+    """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3."""
+    aws = spec.require_aws()
+    statements: list[dict[str, Any]] = [
+        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": aws.account_root}, "Action": KMS_ADMIN, "Resource": "*"},
+        {
+            "Sid": "AccountEncryptsViaS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.account_root},
+            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{aws.region}.amazonaws.com", "kms:CallerAccount": aws.account}},
+        },
+        {"Sid": "ProducerUsesKey", "Effect": "Allow", "Principal": {"AWS": aws.role_arn(aws.producer_role)}, "Action": KMS_PRODUCER, "Resource": "*"},
+    ]
+    if spec.grants:
+        consumers = {"AWS": [aws.role_arn(g.aws_role) for g in spec.grants]}
+        statements += [
+            {"Sid": "ConsumersDecrypt", "Effect": "Allow", "Principal": consumers, "Action": KMS_CONSUMER, "Resource": "*"},
+            {
+                "Sid": "ConsumersEncryptQueryResults",
+                "Effect": "Allow",
+                "Principal": consumers,
+                "Action": KMS_RESULTS,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{aws.region}.amazonaws.com"}},
+            },
+        ]
+    return _doc(*statements)

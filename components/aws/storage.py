@@ -1,0 +1,140 @@
+"""ProductStorage: the product's KMS key and its locked-down bucket with one prefix per port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
+
+NONCURRENT_VERSION_DAYS = 30
+RESULTS_EXPIRY_DAYS = 30
+ABORT_MULTIPART_DAYS = 7
+
+
+@dataclass
+class ProductStorageArgs:
+    """What the storage of one product needs: its resolved spec."""
+
+    spec: ProductSpec
+
+
+class ProductStorage(pulumi.ComponentResource):
+    """A customer-managed key with rotation, and a bucket that is versioned, encrypted with it,
+    private by every public access block, owner-enforced, logged, and expired by retention."""
+
+    key: aws.kms.Key
+    bucket: aws.s3.Bucket
+
+    def __init__(self, name: str, args: ProductStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mesh:aws:ProductStorage", name, None, opts)
+        spec = args.spec
+        names = spec.require_aws()
+        tags = dict(spec.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"mesh data product {spec.domain}/{spec.product} ({spec.environment})",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            tags=tags,
+            opts=child,
+        )
+        self.alias = aws.kms.Alias(f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child)
+
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=names.bucket, force_destroy=False, tags=tags, opts=child)
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=on_bucket,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=on_bucket,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=on_bucket,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=on_bucket,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "retention",
+                    "status": "Enabled",
+                    "filter": {"prefix": f"{DATA_PREFIX}/"},
+                    "expiration": {"days": spec.retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
+                },
+                {
+                    "id": "query-results",
+                    "status": "Enabled",
+                    "filter": {"prefix": RESULTS_PREFIX},
+                    "expiration": {"days": min(RESULTS_EXPIRY_DAYS, spec.retention_days)},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                },
+                {
+                    "id": "abort-incomplete-uploads",
+                    "status": "Enabled",
+                    "filter": {},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
+                },
+            ],
+            opts=on_bucket,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=self.bucket.id,
+            target_bucket=names.log_bucket,
+            target_prefix=f"s3/{names.bucket}/",
+            opts=on_bucket,
+        )
+        # An empty "folder" object per port makes each port's prefix visible before data lands;
+        # query engines skip zero-byte keys ending in "/".
+        self.port_prefixes = [
+            aws.s3.BucketObjectv2(
+                f"{name}-port-{port.name}",
+                bucket=self.bucket.id,
+                key=port.prefix,
+                content="",
+                content_type="application/x-directory",
+                server_side_encryption="aws:kms",
+                kms_key_id=self.key.arn,
+                tags=tags,
+                opts=on_bucket,
+            )
+            for port in spec.ports
+        ]
+
+        self.bucket_name = self.bucket.bucket
+        self.key_arn = self.key.arn
+        self.register_outputs({"bucket": self.bucket.bucket, "bucketArn": self.bucket.arn, "keyArn": self.key.arn})

@@ -1,0 +1,179 @@
+"""Offline synthesis: run a Pulumi program under mocks and return its ResourceGraph.
+
+No credentials, state or Pulumi CLI are involved. The mocks answer with what the
+cloud would: names the program set are kept, ARNs that follow from names and the
+environment's account and region are computed, and values only the cloud can assign
+(a KMS key id) become stable placeholders, so a reviewer reads the real policies.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from infra.graph import Resource, ResourceGraph, placeholder
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class CloudContext:
+    """What the mocks need to compute identifiers the way AWS would."""
+
+    account: str = "123456789012"
+    region: str = "us-east-1"
+    partition: str = "aws"
+
+
+def _arn(ctx: CloudContext, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+    return f"arn:{ctx.partition}:{service}:{ctx.region if region else ''}:{ctx.account if account else ''}:{resource}"
+
+
+def _identifiers(type_: str, name: str, inputs: dict[str, Any], ctx: CloudContext) -> tuple[str, dict[str, Any]]:
+    """The id and computed outputs AWS would return for one resource."""
+    if type_ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or placeholder(name, "bucket")
+        return bucket, {
+            "bucket": bucket,
+            "arn": f"arn:{ctx.partition}:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "region": ctx.region,
+        }
+    if type_ == "aws:kms/key:Key":
+        key_id = placeholder(name, "keyId")
+        return key_id, {"keyId": key_id, "arn": _arn(ctx, "kms", f"key/{key_id}")}
+    if type_ == "aws:kms/alias:Alias":
+        alias = inputs.get("name") or placeholder(name, "name")
+        return alias, {"arn": _arn(ctx, "kms", alias)}
+    if type_ == "aws:iam/role:Role":
+        role = inputs.get("name") or placeholder(name, "name")
+        path = inputs.get("path") or "/"
+        return role, {
+            "name": role,
+            "arn": f"arn:{ctx.partition}:iam::{ctx.account}:role{path}{role}",
+            "uniqueId": placeholder(name, "uniqueId"),
+        }
+    if type_ == "aws:iam/policy:Policy":
+        policy = inputs.get("name") or placeholder(name, "name")
+        path = inputs.get("path") or "/"
+        arn = f"arn:{ctx.partition}:iam::{ctx.account}:policy{path}{policy}"
+        return arn, {"arn": arn, "policyId": placeholder(name, "policyId")}
+    if type_ == "aws:glue/catalogDatabase:CatalogDatabase":
+        database = inputs.get("name", name)
+        return f"{ctx.account}:{database}", {"arn": _arn(ctx, "glue", f"database/{database}"), "catalogId": ctx.account}
+    if type_ == "aws:glue/catalogTable:CatalogTable":
+        database, table = inputs.get("databaseName", ""), inputs.get("name", name)
+        return f"{ctx.account}:{database}:{table}", {"arn": _arn(ctx, "glue", f"table/{database}/{table}"), "catalogId": ctx.account}
+    if type_ == "aws:athena/workgroup:Workgroup":
+        group = inputs.get("name", name)
+        return group, {"arn": _arn(ctx, "athena", f"workgroup/{group}")}
+    if type_ == "aws:glue/job:Job":
+        job = inputs.get("name", name)
+        return job, {"arn": _arn(ctx, "glue", f"job/{job}")}
+    if type_ == "aws:glue/trigger:Trigger":
+        trigger = inputs.get("name", name)
+        return trigger, {"arn": _arn(ctx, "glue", f"trigger/{trigger}")}
+    if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
+        return f"{inputs.get('bucket')}/{inputs.get('key')}", {"versionId": placeholder(name, "versionId"), "etag": placeholder(name, "etag")}
+    return placeholder(name, "id"), {"arn": placeholder(name, "arn")}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, ctx: CloudContext) -> None:
+        self.ctx = ctx
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return None, {}
+        resource_id, computed = _identifiers(args.typ, args.name, args.inputs, self.ctx)
+        return resource_id, {**args.inputs, **computed, "tags": args.inputs.get("tags"), "tagsAll": args.inputs.get("tags")}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.ctx.account, "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh", "userId": "mesh"}, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.ctx.region, "region": self.ctx.region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, None
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that also keeps each registration's parent, dependencies and inputs."""
+
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Resource] = []
+        self.stack_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine leaves the root stack's type out of its children's URNs.
+        return super().make_urn("" if parent == self.stack_urn else parent, type_, name)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        resource_id, state = self.mocks.new_resource(
+            pulumi.runtime.MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, custom=request.custom or False
+            )
+        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        parent = request.parent if request.parent and request.parent != self.stack_urn else None
+        self.recorded.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                inputs=_plain(inputs),
+                dependencies=tuple(d for d in request.dependencies if d != self.stack_urn),
+                custom=bool(request.custom),
+            )
+        )
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=obj)
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-ready data: secrets unwrapped, empty values dropped, keys sorted."""
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value:  # a secret or asset wrapper
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in sorted(value.items()) if v is not None and k != "__defaults"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.FileAsset):
+        return {"fileAsset": str(value.path)}
+    if isinstance(value, pulumi.StringAsset):
+        return {"stringAsset": value.text}
+    return value
+
+
+def synthesize(program: Callable[[], None], *, project: str, stack: str, cloud: CloudContext | None = None) -> ResourceGraph:
+    """Run `program` under mocks and return every resource it registers.
+
+    Each call runs in a fresh context with a fresh monitor, so calls never see each
+    other's resources. Exceptions raised by the program propagate unchanged.
+    """
+    return contextvars.Context().run(_synthesize, program, project, stack, cloud or CloudContext())
+
+
+def _synthesize(program: Callable[[], None], project: str, stack: str, cloud: CloudContext) -> ResourceGraph:
+    monitor = _RecordingMonitor(_Mocks(cloud))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    return ResourceGraph(stack=stack, project=project, resources=list(monitor.recorded))

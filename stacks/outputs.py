@@ -1,0 +1,13 @@
+"""Stack output keys, shared by the programs, the engine and the tests."""
+
+BUCKET = "bucket"
+BUCKET_ARN = "bucketArn"
+KMS_KEY_ARN = "kmsKeyArn"
+PRODUCER_ROLE_ARN = "producerRoleArn"
+CONSUMER_ROLE_ARNS = "consumerRoleArns"
+CATALOG_DATABASE = "catalogDatabase"
+CATALOG_TABLES = "catalogTables"
+QUERY_WORKGROUPS = "queryWorkgroups"
+PRODUCT = "product"
+
+ALL = (BUCKET, BUCKET_ARN, KMS_KEY_ARN, PRODUCER_ROLE_ARN, CONSUMER_ROLE_ARNS, CATALOG_DATABASE, CATALOG_TABLES, QUERY_WORKGROUPS, PRODUCT)

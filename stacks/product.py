@@ -1,0 +1,42 @@
+"""The Pulumi program of a product stack, built from a resolved spec.
+
+The same program runs under the Automation API (`mesh provision`) and under mocks
+(`mesh plan`). Output keys are the constants in `stacks.outputs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pulumi
+
+from infra.spec import ProductSpec
+from stacks import outputs
+
+
+def product_program(spec: ProductSpec) -> Callable[[], None]:
+    """A Pulumi program (a no-argument function) that creates `spec`'s product."""
+
+    def program() -> None:
+        if spec.cloud == "aws":
+            from components.aws.product import DataProduct, DataProductArgs
+
+            product = DataProduct(f"{spec.domain}-{spec.product}", DataProductArgs(spec=spec))
+            pulumi.export(outputs.BUCKET, product.bucket)
+            pulumi.export(outputs.BUCKET_ARN, product.bucket_arn)
+            pulumi.export(outputs.KMS_KEY_ARN, product.key_arn)
+            pulumi.export(outputs.PRODUCER_ROLE_ARN, product.producer_role_arn)
+            pulumi.export(outputs.CONSUMER_ROLE_ARNS, product.consumer_role_arns)
+            pulumi.export(outputs.CATALOG_DATABASE, product.database)
+            pulumi.export(outputs.CATALOG_TABLES, product.tables)
+            pulumi.export(outputs.QUERY_WORKGROUPS, product.workgroups)
+        else:
+            from components.gcp.product import GcpDataProduct, GcpDataProductArgs
+
+            gcp_product = GcpDataProduct(f"{spec.domain}-{spec.product}", GcpDataProductArgs(spec=spec))
+            pulumi.export(outputs.BUCKET, gcp_product.bucket)
+            pulumi.export(outputs.CATALOG_DATABASE, gcp_product.dataset)
+            pulumi.export(outputs.PRODUCER_ROLE_ARN, gcp_product.producer_email)
+        pulumi.export(outputs.PRODUCT, f"{spec.domain}/{spec.product}")
+
+    return program

@@ -1,0 +1,107 @@
+"""Fixtures shared by every test folder: the example files, a scratch request writer, and
+the hypothesis profiles.
+
+Hypothesis runs the `ci` profile (a few hundred examples, no deadline) unless
+`MESH_HYPOTHESIS_EXAMPLES` is set, which selects the `long` profile with that many
+examples: `MESH_HYPOTHESIS_EXAMPLES=10000 pytest tests/infra/test_properties.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile(
+    "long",
+    max_examples=int(os.environ.get("MESH_HYPOTHESIS_EXAMPLES") or 200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("long" if os.environ.get("MESH_HYPOTHESIS_EXAMPLES") else "ci")
+
+WriteRequest = Callable[..., Path]
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    """The repository's `examples/` folder (a platform config and three requests)."""
+    return EXAMPLES
+
+
+@pytest.fixture
+def platform_path() -> Path:
+    """`examples/mesh.yaml`: organisation `acme`, domains sales, marketing, finance, support."""
+    return EXAMPLES / "mesh.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A scratch folder holding a copy of `examples/mesh.yaml` and `jobs/orders.py`."""
+    shutil.copy(EXAMPLES / "mesh.yaml", tmp_path / "mesh.yaml")
+    (tmp_path / "jobs").mkdir()
+    shutil.copy(EXAMPLES / "products" / "jobs" / "orders.py", tmp_path / "jobs" / "orders.py")
+    return tmp_path
+
+
+@pytest.fixture
+def write_request(workdir: Path) -> WriteRequest:
+    """Write a request into `workdir` (next to its mesh.yaml) and return its path.
+
+    `content` is YAML text (dedented, so it can be indented in the test) or a mapping
+    (dumped in key order).
+    """
+
+    def write(content: str | dict[str, Any], name: str = "request.yaml") -> Path:
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            text = textwrap.dedent(content).lstrip("\n")
+        else:
+            text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def minimal_request() -> dict[str, Any]:
+    """A small valid AWS request of domain `sales` (a fresh copy for each test to mutate)."""
+    return {
+        "apiVersion": "mesh/v1",
+        "kind": "DataProduct",
+        "metadata": {
+            "domain": "sales",
+            "name": "orders",
+            "owner": "sales-data@example.com",
+            "description": "Confirmed orders.",
+        },
+        "spec": {
+            "cloud": "aws",
+            "classification": "internal",
+            "retentionDays": 30,
+            "outputPorts": [
+                {
+                    "name": "order_lines",
+                    "partitionedBy": ["order_date"],
+                    "schema": [
+                        {"name": "order_id", "type": "string", "required": True},
+                        {"name": "order_date", "type": "date"},
+                    ],
+                }
+            ],
+            "access": {"consumers": [{"domain": "marketing", "ports": ["order_lines"]}]},
+        },
+    }
