@@ -1,7 +1,128 @@
-"""`mesh plan`: what a request creates, offline, with guardrail results."""
+"""`mesh plan`: what a request creates, offline, and what the guardrails say about it."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-def plan() -> None:
-    """Show the resources a request creates (offline)."""
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from cli.console import err, out, print_json
+
+if TYPE_CHECKING:
+    from infra.graph import Resource, ResourceGraph
+    from infra.guardrails import GuardrailReport
+    from infra.plan import PlanResult
+
+
+class PlanOutput(StrEnum):
+    """How `mesh plan` shows its result."""
+
+    TABLE = "table"
+    TREE = "tree"
+    JSON = "json"
+
+
+def plan(
+    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud.")] = None,
+    platform: Annotated[Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")] = None,
+    output: Annotated[PlanOutput, typer.Option("--output", "-o", help="table, tree (by component) or json (documented shape).")] = PlanOutput.TABLE,
+) -> None:
+    """Show every resource a request creates and the guardrail results — offline.
+
+    Needs no cloud credentials, no state and no Pulumi CLI: the product's Pulumi program
+    runs under mocks, so names, tags and policy documents are the real ones.
+    Exit code 0 when no mandatory guardrail fails, 1 when one does or the request is invalid.
+
+    Example: mesh plan examples/products/sales-orders.yaml --env dev --output tree
+    """
+    from infra.plan import plan_request
+
+    if output is not PlanOutput.JSON:
+        with err.status(f"Planning {file} offline…"):
+            result = plan_request(file, platform_path=platform, environment=env)
+    else:
+        result = plan_request(file, platform_path=platform, environment=env)
+    if output is PlanOutput.JSON:
+        print_json(result.as_dict())
+    else:
+        render(result, tree=output is PlanOutput.TREE)
+    raise typer.Exit(1 if result.blocked else 0)
+
+
+def _physical(resource: Resource) -> str:
+    for key in ("bucket", "name", "key", "role"):
+        value = resource.inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _resource_table(graph: ResourceGraph) -> Table:
+    table = Table(title=f"Resources of stack {graph.stack}", title_justify="left", show_lines=False)
+    table.add_column("type")
+    table.add_column("logical name")
+    table.add_column("physical name / target")
+    for resource in graph.cloud_resources():
+        table.add_row(escape(resource.type), escape(resource.name), escape(_physical(resource)))
+    return table
+
+
+def _resource_tree(graph: ResourceGraph) -> Tree:
+    root = Tree(f"[bold]{escape(graph.stack)}[/] ({len(graph.cloud_resources())} resources)")
+    nodes: dict[str | None, Any] = {None: root}
+    for resource in graph.resources:
+        parent = nodes.get(resource.parent, root)
+        label = f"[cyan]{escape(resource.type)}[/] {escape(resource.name)}"
+        physical = _physical(resource)
+        if physical:
+            label += f" [dim]→ {escape(physical)}[/]"
+        nodes[resource.urn] = parent.add(label)
+    return root
+
+
+def _guardrail_table(report: GuardrailReport) -> Table:
+    table = Table(title="Guardrails", title_justify="left")
+    table.add_column("result")
+    table.add_column("rule")
+    table.add_column("control")
+    table.add_column("resource")
+    table.add_column("message")
+    for r in report.results:
+        if r.passed:
+            continue
+        mark = "[red]FAIL[/]" if r.severity == "mandatory" else "[yellow]WARN[/]"
+        table.add_row(mark, escape(r.id), escape(r.control or "—"), escape(r.urn.split("::")[-1]), escape(r.message))
+    return table
+
+
+def _counts(graph: ResourceGraph) -> str:
+    return ", ".join(f"{n} {t.split(':')[-1]}" for t, n in graph.counts().items())
+
+
+def render(result: PlanResult, *, tree: bool) -> None:
+    """The resources (table or tree), their counts, and the guardrail failures and summary."""
+    spec, graph, report = result.spec, result.graph, result.guardrails
+    out.print(_resource_tree(graph) if tree else _resource_table(graph))
+    out.print(f"[bold]{len(graph.cloud_resources())} resources[/]: {escape(_counts(graph))}")
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {escape(str(warning))}")
+    failed = [r for r in report.results if not r.passed]
+    if failed:
+        out.print(_guardrail_table(report))
+    passed = sum(1 for r in report.results if r.passed)
+    summary = (
+        f"Guardrails: {passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed"
+    )
+    if report.disabled:
+        summary += f" (disabled in {spec.environment}: {', '.join(report.disabled)})"
+    out.print(f"[{'red' if result.blocked else 'green'}]{escape(summary)}[/]")
+    if result.blocked:
+        err.print("Blocked: fix the mandatory guardrail failures above before provisioning.")
+    else:
+        out.print(f"Plan for [bold]{escape(spec.stack)}[/] in {escape(spec.environment)} is ready for review.")

@@ -69,6 +69,13 @@ class _Parser:
     def done(self) -> bool:
         return self.pos == len(self.tokens)
 
+    def number(self, what: str) -> int:
+        token = self.peek()
+        if token is None or not token.isdigit():
+            raise ValueError(f"{what} must be a number" + (f", not '{token}'" if token else ""))
+        self.pos += 1
+        return int(token)
+
 
 def _hive(p: _Parser) -> None:
     name = p.take().lower()
@@ -81,7 +88,7 @@ def _hive(p: _Parser) -> None:
             raise ValueError(f"{name} needs a length, e.g. {name}(10)")
         if name == "decimal" and p.peek() == ",":
             p.take(",")
-            scale = int(p.take())
+            scale = p.number("decimal scale")
             if scale > precision:
                 raise ValueError("decimal scale cannot exceed its precision")
         if name == "decimal" and precision > 38:
@@ -118,10 +125,10 @@ def _bigquery(p: _Parser) -> None:
     name = p.take().upper()
     if name in BIGQUERY_PARAMETRIC and p.peek() == "(":
         p.take("(")
-        p.take()
+        p.number(f"{name} {'length' if name in ('STRING', 'BYTES') else 'precision'}")
         if p.peek() == ",":
             p.take(",")
-            p.take()
+            p.number(f"{name} scale")
         p.take(")")
         return
     if name in BIGQUERY_PRIMITIVES:

@@ -114,6 +114,8 @@ class PlatformConfig(_Model):
     def _not_reserved(cls, value: str) -> str:
         if value == "sthree":
             raise ValueError("'sthree' cannot be used: S3 reserves bucket names starting with 'sthree-'")
+        if value.startswith("goog"):
+            raise ValueError(f"'{value}' cannot be used: GCS reserves bucket names starting with 'goog'")
         return value
 
     @field_validator("domains")

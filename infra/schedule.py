@@ -34,8 +34,27 @@ class Schedule:
             dow = "?"
         elif dom == "*":
             dom = "?"
-            dow = re.sub(r"\d+", lambda m: _DAY_NAMES[int(m.group())], dow)
+            dow = ",".join(_aws_weekdays(item) for item in dow.split(","))
         return f"cron({minute} {hour} {dom} {month} {dow} *)"
+
+
+def _aws_weekdays(item: str) -> str:
+    """One day-of-week item with day names, as AWS reads them (its day numbers start at SUN=1).
+
+    AWS has no step (`/`) in this field and its ranges do not wrap past Saturday, so a
+    step or a range ending on 7 (Sunday) becomes the list of days it stands for.
+    """
+    base, _, step = item.partition("/")
+    if not step and not base.endswith("-7"):
+        return re.sub(r"\d+", lambda m: _DAY_NAMES[int(m.group())], base)
+    if base == "*":
+        low, high = 0, 6
+    elif "-" in base:
+        low, high = (int(n) for n in base.split("-"))
+    else:
+        low, high = int(base), 7
+    days = range(low, high + 1, int(step or 1))
+    return ",".join(dict.fromkeys(_DAY_NAMES[d % 7] for d in days))
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -53,6 +72,10 @@ def parse_schedule(text: str) -> Schedule:
             numbers = [int(n) for n in re.findall(r"\d+", item.split("/")[0])]
             if any(n < low or n > high for n in numbers):
                 raise ValueError(f"'{text}': {label} must be between {low} and {high}")
+            if len(numbers) == 2 and numbers[0] > numbers[1]:
+                raise ValueError(f"'{text}': {label} range '{item.split('/')[0]}' runs backwards")
+            if item.endswith("/0"):
+                raise ValueError(f"'{text}': {label} step must be at least 1")
     if parts[2] != "*" and parts[4] != "*":
         raise ValueError(
             f"'{text}': restrict either the day of month or the day of week, not both "

@@ -20,7 +20,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from infra.errors import MeshError
 from infra.graph import Resource, ResourceGraph, placeholder
+from infra.spec import ProductSpec
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -177,3 +179,19 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, cloud: Cl
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     _sync_await(run_pulumi_func(program))
     return ResourceGraph(stack=stack, project=project, resources=list(monitor.recorded))
+
+
+def synthesize_spec(spec: ProductSpec) -> ResourceGraph:
+    """The product stack's resources, offline."""
+    from stacks.product import product_program
+
+    cloud = CloudContext(account=spec.aws.account, region=spec.aws.region, partition=spec.aws.partition) if spec.aws else CloudContext()
+    try:
+        return synthesize(product_program(spec), project=spec.project, stack=spec.stack, cloud=cloud)
+    except MeshError:
+        raise
+    except Exception as e:
+        raise MeshError(
+            f"synthesizing {spec.stack} failed: {type(e).__name__}: {e}",
+            hint="This is a bug in mesh's components, not in your request; run with --debug and report it.",
+        ) from e

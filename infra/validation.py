@@ -166,7 +166,7 @@ def locate_platform(explicit: Path | None, *, near: Path) -> Path:
     found = find_platform_file(near)
     if found is None:
         raise PlatformConfigNotFound(
-            f"no {PLATFORM_FILE} found in {near.parent if near.is_file() else near} or any parent folder",
+            f"no {PLATFORM_FILE} found in {near if near.is_dir() else near.parent} or any parent folder",
             hint=f"Pass --platform PATH, or create {PLATFORM_FILE} at the root of the repository "
             "that holds requests (see examples/mesh.yaml).",
         )

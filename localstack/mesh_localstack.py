@@ -499,12 +499,28 @@ def read_pid(paths: Paths) -> int | None:
 
 
 def recorded_port(paths: Paths) -> int | None:
-    """The port written by ``start`` next to the pid file, or None."""
+    """The port written by ``start`` next to the pid file, or None.
+
+    Falls back to GATEWAY_LISTEN in the environment of the recorded process (Linux).
+    """
     try:
         text = paths.port.read_text(encoding="utf-8").strip()
     except OSError:
+        text = ""
+    if text.isdigit():
+        return int(text)
+    pid = read_pid(paths)
+    if pid is None:
         return None
-    return int(text) if text.isdigit() else None
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for item in environ:
+        if item.startswith(b"GATEWAY_LISTEN="):
+            match = re.search(rb":(\d+)$", item.split(b",")[0])
+            return int(match.group(1)) if match else None
+    return None
 
 
 def default_port(paths: Paths) -> int:

@@ -1,0 +1,61 @@
+"""`mesh plan`'s core: validate, resolve, synthesize offline, and run the guardrails.
+
+This module imports pulumi (through `infra.synth`); keep it out of fast commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.errors import Problem
+from infra.graph import ResourceGraph
+from infra.guardrails import GuardrailReport, evaluate
+from infra.platform import PlatformConfig
+from infra.spec import ProductSpec
+from infra.synth import synthesize_spec
+from infra.validation import load_spec
+
+
+@dataclass
+class PlanResult:
+    """What a request creates in one environment, and whether the guardrails let it through."""
+
+    spec: ProductSpec
+    graph: ResourceGraph
+    guardrails: GuardrailReport
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """A mandatory guardrail failed."""
+        return bool(self.guardrails.blocking)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The documented JSON shape: `{"stack", "resources", "guardrails"}` plus context."""
+        return {
+            "stack": self.spec.stack,
+            "project": self.spec.project,
+            "environment": self.spec.environment,
+            "product": f"{self.spec.domain}/{self.spec.product}",
+            "cloud": self.spec.cloud,
+            "resources": [r.as_dict() for r in self.graph.resources],
+            "guardrails": self.guardrails.as_dicts(),
+            "disabledGuardrails": list(self.guardrails.disabled),
+            "blocked": self.blocked,
+        }
+
+
+def disabled_guardrails(platform: PlatformConfig, environment: str) -> list[str]:
+    """Advisory rules the platform config turns off for `environment`."""
+    env = platform.environments[environment]
+    return sorted(set(platform.guardrails.disabled) | set(env.disabled_guardrails))
+
+
+def plan_request(path: Path, *, platform_path: Path | None, environment: str | None) -> PlanResult:
+    """Validate `path`, resolve it in `environment`, synthesize it and evaluate the guardrails."""
+    spec, loaded, platform = load_spec(path, platform_path=platform_path, environment=environment)
+    graph = synthesize_spec(spec)
+    report = evaluate(graph, disabled=disabled_guardrails(platform.config, spec.environment))
+    return PlanResult(spec=spec, graph=graph, guardrails=report, warnings=loaded.warnings)
