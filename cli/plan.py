@@ -14,8 +14,9 @@ from rich.tree import Tree
 from cli.console import err, out, print_json
 
 if TYPE_CHECKING:
-    from infra.graph import Resource, ResourceGraph
     from infra.guardrails import GuardrailReport
+
+    from infra.graph import Resource, ResourceGraph
     from infra.plan import PlanResult
 
 
@@ -29,9 +30,19 @@ class PlanOutput(StrEnum):
 
 def plan(
     file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud.")] = None,
-    platform: Annotated[Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")] = None,
-    output: Annotated[PlanOutput, typer.Option("--output", "-o", help="table, tree (by component) or json (documented shape).")] = PlanOutput.TABLE,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud."
+        ),
+    ] = None,
+    platform: Annotated[
+        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+    ] = None,
+    output: Annotated[
+        PlanOutput,
+        typer.Option("--output", "-o", help="table, tree (by component) or json (documented shape)."),
+    ] = PlanOutput.TABLE,
 ) -> None:
     """Show every resource a request creates and the guardrail results — offline.
 
@@ -97,7 +108,9 @@ def _guardrail_table(report: GuardrailReport) -> Table:
         if r.passed:
             continue
         mark = "[red]FAIL[/]" if r.severity == "mandatory" else "[yellow]WARN[/]"
-        table.add_row(mark, escape(r.id), escape(r.control or "—"), escape(r.urn.split("::")[-1]), escape(r.message))
+        table.add_row(
+            mark, escape(r.id), escape(r.control or "—"), escape(r.urn.split("::")[-1]), escape(r.message)
+        )
     return table
 
 
@@ -116,13 +129,13 @@ def render(result: PlanResult, *, tree: bool) -> None:
     if failed:
         out.print(_guardrail_table(report))
     passed = sum(1 for r in report.results if r.passed)
-    summary = (
-        f"Guardrails: {passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed"
-    )
+    summary = f"Guardrails: {passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed"
     if report.disabled:
         summary += f" (disabled in {spec.environment}: {', '.join(report.disabled)})"
     out.print(f"[{'red' if result.blocked else 'green'}]{escape(summary)}[/]")
     if result.blocked:
         err.print("Blocked: fix the mandatory guardrail failures above before provisioning.")
     else:
-        out.print(f"Plan for [bold]{escape(spec.stack)}[/] in {escape(spec.environment)} is ready for review.")
+        out.print(
+            f"Plan for [bold]{escape(spec.stack)}[/] in {escape(spec.environment)} is ready for review."
+        )

@@ -144,4 +144,9 @@ class ResourceGraph:
             )
             for r in data.get("resources", [])
         ]
-        return cls(stack=data["stack"], project=data.get("project", ""), resources=resources, outputs=data.get("outputs") or {})
+        return cls(
+            stack=data["stack"],
+            project=data.get("project", ""),
+            resources=resources,
+            outputs=data.get("outputs") or {},
+        )

@@ -227,6 +227,8 @@ def log_bucket_name(organization: str, environment: str) -> str:
 
 
 def _principals(templates: list[str], account: str) -> tuple[str, ...]:
+    if not account:
+        return ()  # not an AWS product: an ARN without its account would name nobody
     return tuple(sorted({t.replace("{account}", account) for t in templates}))
 
 
@@ -339,7 +341,9 @@ def resolve(
                 aws_role=names.fit(base, names.IAM_ROLE_MAX, suffix=f"-consumer-{consumer.domain}"),
                 aws_principals=_principals(cfg.principals.aws, account)
                 or ((aws.account_root,) if aws else ()),
-                athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX, suffix=f"-consumer-{consumer.domain}"),
+                athena_workgroup=names.fit(
+                    base, names.ATHENA_WORKGROUP_MAX, suffix=f"-consumer-{consumer.domain}"
+                ),
                 gcp_service_account=names.gcp_service_account_id(
                     f"{environment}-{meta.domain}-{meta.name}", f"-c-{consumer.domain}"
                 ),

@@ -15,8 +15,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource_runtime
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -40,7 +41,9 @@ def _arn(ctx: CloudContext, service: str, resource: str, *, region: bool = True,
     return f"arn:{ctx.partition}:{service}:{ctx.region if region else ''}:{ctx.account if account else ''}:{resource}"
 
 
-def _identifiers(type_: str, name: str, inputs: dict[str, Any], ctx: CloudContext) -> tuple[str, dict[str, Any]]:
+def _identifiers(
+    type_: str, name: str, inputs: dict[str, Any], ctx: CloudContext
+) -> tuple[str, dict[str, Any]]:
     """The id and computed outputs AWS would return for one resource."""
     if type_ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or placeholder(name, "bucket")
@@ -71,10 +74,16 @@ def _identifiers(type_: str, name: str, inputs: dict[str, Any], ctx: CloudContex
         return arn, {"arn": arn, "policyId": placeholder(name, "policyId")}
     if type_ == "aws:glue/catalogDatabase:CatalogDatabase":
         database = inputs.get("name", name)
-        return f"{ctx.account}:{database}", {"arn": _arn(ctx, "glue", f"database/{database}"), "catalogId": ctx.account}
+        return f"{ctx.account}:{database}", {
+            "arn": _arn(ctx, "glue", f"database/{database}"),
+            "catalogId": ctx.account,
+        }
     if type_ == "aws:glue/catalogTable:CatalogTable":
         database, table = inputs.get("databaseName", ""), inputs.get("name", name)
-        return f"{ctx.account}:{database}:{table}", {"arn": _arn(ctx, "glue", f"table/{database}/{table}"), "catalogId": ctx.account}
+        return f"{ctx.account}:{database}:{table}", {
+            "arn": _arn(ctx, "glue", f"table/{database}/{table}"),
+            "catalogId": ctx.account,
+        }
     if type_ == "aws:athena/workgroup:Workgroup":
         group = inputs.get("name", name)
         return group, {"arn": _arn(ctx, "athena", f"workgroup/{group}")}
@@ -85,7 +94,10 @@ def _identifiers(type_: str, name: str, inputs: dict[str, Any], ctx: CloudContex
         trigger = inputs.get("name", name)
         return trigger, {"arn": _arn(ctx, "glue", f"trigger/{trigger}")}
     if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
-        return f"{inputs.get('bucket')}/{inputs.get('key')}", {"versionId": placeholder(name, "versionId"), "etag": placeholder(name, "etag")}
+        return f"{inputs.get('bucket')}/{inputs.get('key')}", {
+            "versionId": placeholder(name, "versionId"),
+            "etag": placeholder(name, "etag"),
+        }
     return placeholder(name, "id"), {"arn": placeholder(name, "arn")}
 
 
@@ -97,11 +109,20 @@ class _Mocks(pulumi.runtime.Mocks):
         if not args.custom:
             return None, {}
         resource_id, computed = _identifiers(args.typ, args.name, args.inputs, self.ctx)
-        return resource_id, {**args.inputs, **computed, "tags": args.inputs.get("tags"), "tagsAll": args.inputs.get("tags")}
+        return resource_id, {
+            **args.inputs,
+            **computed,
+            "tags": args.inputs.get("tags"),
+            "tagsAll": args.inputs.get("tags"),
+        }
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.ctx.account, "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh", "userId": "mesh"}, None
+            return {
+                "accountId": self.ctx.account,
+                "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh",
+                "userId": "mesh",
+            }, None
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.ctx.region, "region": self.ctx.region}, None
         if args.token == "aws:index/getPartition:getPartition":
@@ -165,7 +186,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def synthesize(program: Callable[[], None], *, project: str, stack: str, cloud: CloudContext | None = None) -> ResourceGraph:
+def synthesize(
+    program: Callable[[], None], *, project: str, stack: str, cloud: CloudContext | None = None
+) -> ResourceGraph:
     """Run `program` under mocks and return every resource it registers.
 
     Each call runs in a fresh context with a fresh monitor, so calls never see each
@@ -174,18 +197,33 @@ def synthesize(program: Callable[[], None], *, project: str, stack: str, cloud: 
     return contextvars.Context().run(_synthesize, program, project, stack, cloud or CloudContext())
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
 def _synthesize(program: Callable[[], None], project: str, stack: str, cloud: CloudContext) -> ResourceGraph:
     monitor = _RecordingMonitor(_Mocks(cloud))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(program))
+    # Source positions serve the engine's diagnostics; offline nobody reads them, and walking
+    # the (deep, component-nested) Python stack per resource is most of a synthesis's cost.
+    capture = pulumi_resource_runtime._get_stack_trace
+    pulumi_resource_runtime._get_stack_trace = _no_stack_trace
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        pulumi_resource_runtime._get_stack_trace = capture
     return ResourceGraph(stack=stack, project=project, resources=list(monitor.recorded))
 
 
 def synthesize_spec(spec: ProductSpec) -> ResourceGraph:
     """The product stack's resources, offline."""
-    from stacks.product import product_program
+    from stacks.product import product_program  # noqa: PLC0415 - stacks import the cloud SDKs; synth must not at import time
 
-    cloud = CloudContext(account=spec.aws.account, region=spec.aws.region, partition=spec.aws.partition) if spec.aws else CloudContext()
+    cloud = (
+        CloudContext(account=spec.aws.account, region=spec.aws.region, partition=spec.aws.partition)
+        if spec.aws
+        else CloudContext()
+    )
     try:
         return synthesize(product_program(spec), project=spec.project, stack=spec.stack, cloud=cloud)
     except MeshError:

@@ -35,6 +35,7 @@ anything else is installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -247,9 +248,7 @@ def _pyenv_roots() -> list[Path]:
     pyenv = shutil.which("pyenv")
     if pyenv:
         try:
-            out = subprocess.run(
-                [pyenv, "root"], capture_output=True, text=True, timeout=15, check=False
-            )
+            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=15, check=False)
             if out.returncode == 0 and out.stdout.strip():
                 roots.append(Path(out.stdout.strip()))
         except (OSError, subprocess.SubprocessError):
@@ -351,7 +350,9 @@ def ensure_venv(paths: Paths, install_timeout: float) -> bool:
     Python 3.13 message when no interpreter exists to create it.
     """
     if venv_is_current(paths):
-        say(f"LocalStack {LOCALSTACK_VERSION} venv ready: {_display(paths.venv, paths.repo)} (pins unchanged)")
+        say(
+            f"LocalStack {LOCALSTACK_VERSION} venv ready: {_display(paths.venv, paths.repo)} (pins unchanged)"
+        )
         return True
 
     paths.state.mkdir(parents=True, exist_ok=True)
@@ -385,8 +386,14 @@ def ensure_venv(paths: Paths, install_timeout: float) -> bool:
     paths.stamp.unlink(missing_ok=True)
     code = _run_with_heartbeat(
         [
-            str(paths.venv_python), "-m", "pip", "install",
-            "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+            str(paths.venv_python),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
             *PINS,
         ],
         paths.install_log,
@@ -439,9 +446,7 @@ def not_ready_services(health: Mapping[str, Any]) -> list[str]:
     """The required services whose state is not available/running, as "name=state"."""
     states = health.get("services", {})
     return [
-        f"{name}={states.get(name, 'missing')}"
-        for name in SERVICES
-        if states.get(name) not in READY_STATES
+        f"{name}={states.get(name, 'missing')}" for name in SERVICES if states.get(name) not in READY_STATES
     ]
 
 
@@ -482,7 +487,10 @@ def _command_line(pid: int) -> str:
     try:
         out = subprocess.run(
             ["ps", "-p", str(pid), "-o", "command="],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return ""
@@ -565,9 +573,7 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def _terminate_group(
-    pid: int, grace: float, child: subprocess.Popen[bytes] | None = None
-) -> bool:
+def _terminate_group(pid: int, grace: float, child: subprocess.Popen[bytes] | None = None) -> bool:
     """SIGTERM the group, wait up to ``grace`` seconds, then SIGKILL it.
 
     Returns True when it exited on SIGTERM. ``child`` is reaped when given.
@@ -582,10 +588,8 @@ def _terminate_group(
         time.sleep(0.2)
     _signal_group(pid, signal.SIGKILL)
     if child is not None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
     else:
         deadline = time.monotonic() + 10
         while is_alive(pid) and time.monotonic() < deadline:
@@ -663,7 +667,9 @@ def _wait_ready(
         if now - started >= timeout:
             return False, f"not ready after {timeout:.0f} s ({reason})"
         if now >= next_progress:
-            say(f"  … waiting for {endpoint_url(port)} ({now - started:.0f} s; log: {_display(paths.log, paths.repo)})")
+            say(
+                f"  … waiting for {endpoint_url(port)} ({now - started:.0f} s; log: {_display(paths.log, paths.repo)})"
+            )
             next_progress = now + PROGRESS_EVERY
         time.sleep(0.5)
 
@@ -763,7 +769,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if other is not None:
             where = recorded_port(paths)
             on = f"started for port {where}" if where else "port unknown"
-            say(f"  (the LocalStack process in {_display(paths.pid, paths.repo)} is alive: pid {other}, {on})")
+            say(
+                f"  (the LocalStack process in {_display(paths.pid, paths.repo)} is alive: pid {other}, {on})"
+            )
         else:
             say("  Start it with: python localstack/mesh_localstack.py start")
         return EXIT_FAIL
@@ -856,7 +864,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "typical use:\n"
             "  python localstack/mesh_localstack.py start\n"
-            "  eval \"$(python localstack/mesh_localstack.py env)\"   # point boto3/aws at it\n"
+            '  eval "$(python localstack/mesh_localstack.py env)"   # point boto3/aws at it\n'
             "  MESH_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 pytest tests/emulator -m localstack\n"
             "  python localstack/mesh_localstack.py stop\n"
             "\n"
@@ -888,16 +896,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--port", type=_port, default=None, help=port_help)
     start.add_argument(
-        "--timeout", type=_seconds, default=DEFAULT_START_TIMEOUT,
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_START_TIMEOUT,
         help=f"seconds to wait for readiness after launch (default {DEFAULT_START_TIMEOUT:.0f})",
     )
     start.add_argument(
-        "--install-timeout", type=_seconds, default=DEFAULT_INSTALL_TIMEOUT,
+        "--install-timeout",
+        type=_seconds,
+        default=DEFAULT_INSTALL_TIMEOUT,
         help=f"seconds allowed for pip install (default {DEFAULT_INSTALL_TIMEOUT:.0f})",
     )
-    start.add_argument(
-        "--stop-timeout", type=_seconds, default=DEFAULT_STOP_TIMEOUT, help=argparse.SUPPRESS
-    )
+    start.add_argument("--stop-timeout", type=_seconds, default=DEFAULT_STOP_TIMEOUT, help=argparse.SUPPRESS)
     start.set_defaults(func=cmd_start)
 
     status = sub.add_parser(
@@ -917,7 +927,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     stop.add_argument(
-        "--timeout", type=_seconds, default=DEFAULT_STOP_TIMEOUT,
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_STOP_TIMEOUT,
         help=f"seconds to wait after SIGTERM before SIGKILL (default {DEFAULT_STOP_TIMEOUT:.0f})",
     )
     stop.set_defaults(func=cmd_stop)
@@ -940,6 +952,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         warn("Interrupted.")
         return 130
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: not an error of ours. Silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAIL
     return result
 
 

@@ -19,7 +19,7 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
 
     def program() -> None:
         if spec.cloud == "aws":
-            from components.aws.product import DataProduct, DataProductArgs
+            from components.aws.product import DataProduct, DataProductArgs  # noqa: PLC0415 - import only the cloud in use; each SDK is slow to load
 
             product = DataProduct(f"{spec.domain}-{spec.product}", DataProductArgs(spec=spec))
             pulumi.export(outputs.BUCKET, product.bucket)
@@ -31,7 +31,7 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
             pulumi.export(outputs.CATALOG_TABLES, product.tables)
             pulumi.export(outputs.QUERY_WORKGROUPS, product.workgroups)
         else:
-            from components.gcp.product import GcpDataProduct, GcpDataProductArgs
+            from components.gcp.product import GcpDataProduct, GcpDataProductArgs  # noqa: PLC0415 - as above
 
             gcp_product = GcpDataProduct(f"{spec.domain}-{spec.product}", GcpDataProductArgs(spec=spec))
             pulumi.export(outputs.BUCKET, gcp_product.bucket)

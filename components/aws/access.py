@@ -18,7 +18,7 @@ class ProductAccessArgs:
     """The spec, and the storage this access governs."""
 
     spec: ProductSpec
-    bucket: pulumi.Input[str]
+    bucket: pulumi.Resource  # names come from the spec; the bucket is what to wait for
     key_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
 
@@ -30,7 +30,9 @@ class ProductAccess(pulumi.ComponentResource):
     producer_role: aws.iam.Role
     consumer_roles: dict[str, aws.iam.Role]
 
-    def __init__(self, name: str, args: ProductAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ProductAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mesh:aws:ProductAccess", name, None, opts)
         spec = args.spec
         names = spec.require_aws()
@@ -51,7 +53,9 @@ class ProductAccess(pulumi.ComponentResource):
             f"{name}-producer",
             spec=spec,
             role_name=names.producer_role,
-            trust=policies.trust_policy(spec.producer_aws_principals, services=policies.producer_services(spec)),
+            trust=policies.trust_policy(
+                spec.producer_aws_principals, services=policies.producer_services(spec)
+            ),
             policy=policies.producer_policy(spec, args.key_arn),
             description=f"Producer of {spec.domain}/{spec.product}: reads and writes its data",
         )
@@ -72,9 +76,9 @@ class ProductAccess(pulumi.ComponentResource):
         after_roles = pulumi.ResourceOptions(parent=self, depends_on=roles)
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
-            bucket=args.bucket,
+            bucket=names.bucket,
             policy=json.dumps(policies.bucket_policy(spec)),
-            opts=after_roles,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
         )
         self.key_policy = aws.kms.KeyPolicy(
             f"{name}-key-policy",
@@ -116,9 +120,9 @@ class ProductAccess(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{logical}-policy",
-            role=role.id,
+            role=role_name,
             name="data-access",
             policy=pulumi.Output.json_dumps(policy),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
         )
         return role

@@ -120,7 +120,9 @@ class ProductCatalog(pulumi.ComponentResource):
     database: aws.glue.CatalogDatabase
     tables: dict[str, aws.glue.CatalogTable]
 
-    def __init__(self, name: str, args: ProductCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ProductCatalogArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mesh:aws:ProductCatalog", name, None, opts)
         spec = args.spec
         names = spec.require_aws()
@@ -135,7 +137,9 @@ class ProductCatalog(pulumi.ComponentResource):
         )
         on_database = pulumi.ResourceOptions(parent=self, depends_on=[self.database])
         self.tables = {
-            port.name: aws.glue.CatalogTable(f"{name}-table-{port.name}", **table_inputs(spec, port), opts=on_database)
+            port.name: aws.glue.CatalogTable(
+                f"{name}-table-{port.name}", **table_inputs(spec, port), opts=on_database
+            )
             for port in spec.ports
         }
         self.register_outputs(

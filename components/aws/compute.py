@@ -18,7 +18,7 @@ class ProductComputeArgs:
     """The spec, the storage the queries and the job use, and the role the job runs as."""
 
     spec: ProductSpec
-    bucket: pulumi.Input[str]
+    bucket: pulumi.Resource  # names come from the spec; the bucket is what to wait for
     key_arn: pulumi.Input[str]
     producer_role_arn: pulumi.Input[str]
 
@@ -31,12 +31,15 @@ class ProductCompute(pulumi.ComponentResource):
     workgroups: dict[str, aws.athena.Workgroup]
     job: aws.glue.Job | None
 
-    def __init__(self, name: str, args: ProductComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ProductComputeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mesh:aws:ProductCompute", name, None, opts)
         spec = args.spec
         names = spec.require_aws()
         tags = dict(spec.tags)
         child = pulumi.ResourceOptions(parent=self)
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[args.bucket])
 
         readers = {"producer": names.athena_workgroup} | {g.domain: g.athena_workgroup for g in spec.grants}
         self.workgroups = {
@@ -51,12 +54,15 @@ class ProductCompute(pulumi.ComponentResource):
                     "publish_cloudwatch_metrics_enabled": True,
                     "bytes_scanned_cutoff_per_query": spec.query_limit_bytes,
                     "result_configuration": {
-                        "output_location": pulumi.Output.concat("s3://", args.bucket, "/", results_prefix(who)),
-                        "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": args.key_arn},
+                        "output_location": f"s3://{names.bucket}/{results_prefix(who)}",
+                        "encryption_configuration": {
+                            "encryption_option": "SSE_KMS",
+                            "kms_key_arn": args.key_arn,
+                        },
                     },
                 },
                 tags=tags,
-                opts=child,
+                opts=on_bucket,
             )
             for who, group in readers.items()
         }
@@ -66,21 +72,24 @@ class ProductCompute(pulumi.ComponentResource):
             transform = spec.transform
             script = aws.s3.BucketObjectv2(
                 f"{name}-job-script",
-                bucket=args.bucket,
+                bucket=names.bucket,
                 key=transform.script_key,
                 source=pulumi.FileAsset(str(transform.entrypoint)),
                 content_type="text/x-python",
                 server_side_encryption="aws:kms",
                 kms_key_id=args.key_arn,
                 tags=tags,
-                opts=child,
+                opts=on_bucket,
             )
             security = aws.glue.SecurityConfiguration(
                 f"{name}-job-security",
                 name=f"{names.glue_job}-security",
                 encryption_configuration={
                     "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": args.key_arn},
-                    "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS", "kms_key_arn": args.key_arn},
+                    "job_bookmarks_encryption": {
+                        "job_bookmarks_encryption_mode": "CSE-KMS",
+                        "kms_key_arn": args.key_arn,
+                    },
                     "cloudwatch_encryption": {"cloudwatch_encryption_mode": "DISABLED"},
                 },
                 opts=child,
@@ -93,7 +102,7 @@ class ProductCompute(pulumi.ComponentResource):
                 command={
                     "name": "glueetl",
                     "python_version": "3",
-                    "script_location": pulumi.Output.concat("s3://", args.bucket, "/", transform.script_key),
+                    "script_location": f"s3://{names.bucket}/{transform.script_key}",
                 },
                 default_arguments={
                     "--MESH_BUCKET": names.bucket,

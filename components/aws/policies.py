@@ -17,7 +17,14 @@ VERSION = "2012-10-17"
 S3_READ = ["s3:GetObject", "s3:GetObjectVersion"]
 S3_WRITE = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
 S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
-KMS_PRODUCER = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+KMS_PRODUCER = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
 KMS_CONSUMER = ["kms:Decrypt", "kms:DescribeKey"]
 # Writing encrypted Athena results needs a data key; allowed only through S3.
 KMS_RESULTS = ["kms:GenerateDataKey"]
@@ -28,7 +35,15 @@ KMS_ADMIN = [
     "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]  # fmt: skip
-GLUE_READ = ["glue:GetDatabase", "glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+GLUE_READ = [
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTableVersion",
+    "glue:GetTableVersions",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+]
 GLUE_WRITE = [
     "glue:GetTables", "glue:UpdateTable", "glue:CreatePartition", "glue:BatchCreatePartition",
     "glue:UpdatePartition", "glue:DeletePartition", "glue:BatchDeletePartition",
@@ -74,9 +89,23 @@ def _glue_table_arns(spec: ProductSpec, ports: list[PortSpec]) -> list[str]:
 
 def trust_policy(principals: tuple[str, ...], *, services: tuple[str, ...] = ()) -> dict[str, Any]:
     """Who may assume a role: named principals of the platform config, and services."""
-    statements = [{"Sid": "AssumeByDomainPrincipals", "Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}]
+    statements = [
+        {
+            "Sid": "AssumeByDomainPrincipals",
+            "Effect": "Allow",
+            "Principal": {"AWS": list(principals)},
+            "Action": "sts:AssumeRole",
+        }
+    ]
     if services:
-        statements.append({"Sid": "AssumeByServices", "Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"})
+        statements.append(
+            {
+                "Sid": "AssumeByServices",
+                "Effect": "Allow",
+                "Principal": {"Service": list(services)},
+                "Action": "sts:AssumeRole",
+            }
+        )
     return _doc(*statements)
 
 
@@ -91,7 +120,12 @@ def boundary_policy(spec: ProductSpec) -> dict[str, Any]:
     workgroups = [aws.athena_workgroup, *(g.athena_workgroup for g in spec.grants)]
     statements: list[dict[str, Any]] = [
         {"Sid": "ProductBucket", "Effect": "Allow", "Action": S3_LIST, "Resource": [aws.bucket_arn]},
-        {"Sid": "ProductObjects", "Effect": "Allow", "Action": S3_READ + S3_WRITE, "Resource": [f"{aws.bucket_arn}/*"]},
+        {
+            "Sid": "ProductObjects",
+            "Effect": "Allow",
+            "Action": S3_READ + S3_WRITE,
+            "Resource": [f"{aws.bucket_arn}/*"],
+        },
         {
             "Sid": "ProductKey",
             "Effect": "Allow",
@@ -99,11 +133,34 @@ def boundary_policy(spec: ProductSpec) -> dict[str, Any]:
             "Resource": [f"arn:{aws.partition}:kms:{aws.region}:{aws.account}:key/*"],
             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [aws.kms_alias]}},
         },
-        {"Sid": "ProductCatalog", "Effect": "Allow", "Action": GLUE_READ + GLUE_WRITE, "Resource": [aws.glue_catalog_arn, aws.glue_database_arn, f"arn:{aws.partition}:glue:{aws.region}:{aws.account}:table/{aws.glue_database}/*"]},
-        {"Sid": "ProductWorkgroups", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{w}" for w in workgroups]},
+        {
+            "Sid": "ProductCatalog",
+            "Effect": "Allow",
+            "Action": GLUE_READ + GLUE_WRITE,
+            "Resource": [
+                aws.glue_catalog_arn,
+                aws.glue_database_arn,
+                f"arn:{aws.partition}:glue:{aws.region}:{aws.account}:table/{aws.glue_database}/*",
+            ],
+        },
+        {
+            "Sid": "ProductWorkgroups",
+            "Effect": "Allow",
+            "Action": ATHENA_QUERY,
+            "Resource": [
+                f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{w}" for w in workgroups
+            ],
+        },
     ]
     if spec.transform:
-        statements.append({"Sid": "GlueJobLogs", "Effect": "Allow", "Action": LOGS_WRITE, "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"]})
+        statements.append(
+            {
+                "Sid": "GlueJobLogs",
+                "Effect": "Allow",
+                "Action": LOGS_WRITE,
+                "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"],
+            }
+        )
     return _doc(*statements)
 
 
@@ -113,14 +170,43 @@ def producer_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
     ports = list(spec.ports)
     statements: list[dict[str, Any]] = [
         {"Sid": "ListProductBucket", "Effect": "Allow", "Action": S3_LIST, "Resource": [aws.bucket_arn]},
-        {"Sid": "ReadWritePorts", "Effect": "Allow", "Action": S3_READ + S3_WRITE, "Resource": _object_arns(spec, [*_port_prefixes(ports), results_prefix("producer")])},
+        {
+            "Sid": "ReadWritePorts",
+            "Effect": "Allow",
+            "Action": S3_READ + S3_WRITE,
+            "Resource": _object_arns(spec, [*_port_prefixes(ports), results_prefix("producer")]),
+        },
         {"Sid": "UseProductKey", "Effect": "Allow", "Action": KMS_PRODUCER, "Resource": [key_arn]},
-        {"Sid": "ReadWriteCatalog", "Effect": "Allow", "Action": GLUE_READ + GLUE_WRITE, "Resource": _glue_table_arns(spec, ports)},
-        {"Sid": "QueryInWorkgroup", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [aws.athena_workgroup_arn]},
+        {
+            "Sid": "ReadWriteCatalog",
+            "Effect": "Allow",
+            "Action": GLUE_READ + GLUE_WRITE,
+            "Resource": _glue_table_arns(spec, ports),
+        },
+        {
+            "Sid": "QueryInWorkgroup",
+            "Effect": "Allow",
+            "Action": ATHENA_QUERY,
+            "Resource": [aws.athena_workgroup_arn],
+        },
     ]
     if spec.transform:
-        statements.append({"Sid": "ReadJobScripts", "Effect": "Allow", "Action": S3_READ, "Resource": _object_arns(spec, [SCRIPTS_PREFIX])})
-        statements.append({"Sid": "GlueJobLogs", "Effect": "Allow", "Action": LOGS_WRITE, "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"]})
+        statements.append(
+            {
+                "Sid": "ReadJobScripts",
+                "Effect": "Allow",
+                "Action": S3_READ,
+                "Resource": _object_arns(spec, [SCRIPTS_PREFIX]),
+            }
+        )
+        statements.append(
+            {
+                "Sid": "GlueJobLogs",
+                "Effect": "Allow",
+                "Action": LOGS_WRITE,
+                "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"],
+            }
+        )
     return _doc(*statements)
 
 
@@ -136,11 +222,28 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": [aws.bucket_arn],
-            "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes), results, f"{results}*"]}},
+            "Condition": {
+                "StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes), results, f"{results}*"]}
+            },
         },
-        {"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": [aws.bucket_arn]},
-        {"Sid": "ReadGrantedPorts", "Effect": "Allow", "Action": S3_READ, "Resource": _object_arns(spec, prefixes)},
-        {"Sid": "OwnQueryResults", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], "Resource": _object_arns(spec, [results])},
+        {
+            "Sid": "LocateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation"],
+            "Resource": [aws.bucket_arn],
+        },
+        {
+            "Sid": "ReadGrantedPorts",
+            "Effect": "Allow",
+            "Action": S3_READ,
+            "Resource": _object_arns(spec, prefixes),
+        },
+        {
+            "Sid": "OwnQueryResults",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": _object_arns(spec, [results]),
+        },
         {"Sid": "DecryptProductKey", "Effect": "Allow", "Action": KMS_CONSUMER, "Resource": [key_arn]},
         {
             "Sid": "EncryptQueryResults",
@@ -149,8 +252,20 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
             "Resource": [key_arn],
             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{aws.region}.amazonaws.com"}},
         },
-        {"Sid": "ReadGrantedTables", "Effect": "Allow", "Action": GLUE_READ, "Resource": _glue_table_arns(spec, ports)},
-        {"Sid": "QueryInOwnWorkgroup", "Effect": "Allow", "Action": ATHENA_QUERY, "Resource": [f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{grant.athena_workgroup}"]},
+        {
+            "Sid": "ReadGrantedTables",
+            "Effect": "Allow",
+            "Action": GLUE_READ,
+            "Resource": _glue_table_arns(spec, ports),
+        },
+        {
+            "Sid": "QueryInOwnWorkgroup",
+            "Effect": "Allow",
+            "Action": ATHENA_QUERY,
+            "Resource": [
+                f"arn:{aws.partition}:athena:{aws.region}:{aws.account}:workgroup/{grant.athena_workgroup}"
+            ],
+        },
     )
 
 
@@ -175,13 +290,26 @@ def bucket_policy(spec: ProductSpec) -> dict[str, Any]:
             "Resource": [objects],
             "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         },
-        {"Sid": "ProducerList", "Effect": "Allow", "Principal": {"AWS": aws.role_arn(aws.producer_role)}, "Action": S3_LIST, "Resource": [bucket]},
+        {
+            "Sid": "ProducerList",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.role_arn(aws.producer_role)},
+            "Action": S3_LIST,
+            "Resource": [bucket],
+        },
         {
             "Sid": "ProducerReadWrite",
             "Effect": "Allow",
             "Principal": {"AWS": aws.role_arn(aws.producer_role)},
             "Action": S3_READ + S3_WRITE,
-            "Resource": _object_arns(spec, [*_port_prefixes(list(spec.ports)), results_prefix("producer"), *([SCRIPTS_PREFIX] if spec.transform else [])]),
+            "Resource": _object_arns(
+                spec,
+                [
+                    *_port_prefixes(list(spec.ports)),
+                    results_prefix("producer"),
+                    *([SCRIPTS_PREFIX] if spec.transform else []),
+                ],
+            ),
         },
     ]
     for grant in spec.grants:
@@ -189,8 +317,21 @@ def bucket_policy(spec: ProductSpec) -> dict[str, Any]:
         principal = {"AWS": aws.role_arn(grant.aws_role)}
         tag = _sid(grant.domain)
         statements += [
-            {"Sid": f"Consumer{tag}Read", "Effect": "Allow", "Principal": principal, "Action": S3_READ, "Resource": _object_arns(spec, prefixes)},
-            {"Sid": f"Consumer{tag}List", "Effect": "Allow", "Principal": principal, "Action": ["s3:ListBucket"], "Resource": [bucket], "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes)]}}},
+            {
+                "Sid": f"Consumer{tag}Read",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": S3_READ,
+                "Resource": _object_arns(spec, prefixes),
+            },
+            {
+                "Sid": f"Consumer{tag}List",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["s3:ListBucket"],
+                "Resource": [bucket],
+                "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes)]}},
+            },
         ]
     return _doc(*statements)
 
@@ -199,21 +340,44 @@ def key_policy(spec: ProductSpec) -> dict[str, Any]:
     """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3."""
     aws = spec.require_aws()
     statements: list[dict[str, Any]] = [
-        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": aws.account_root}, "Action": KMS_ADMIN, "Resource": "*"},
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.account_root},
+            "Action": KMS_ADMIN,
+            "Resource": "*",
+        },
         {
             "Sid": "AccountEncryptsViaS3",
             "Effect": "Allow",
             "Principal": {"AWS": aws.account_root},
             "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{aws.region}.amazonaws.com", "kms:CallerAccount": aws.account}},
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"s3.{aws.region}.amazonaws.com",
+                    "kms:CallerAccount": aws.account,
+                }
+            },
         },
-        {"Sid": "ProducerUsesKey", "Effect": "Allow", "Principal": {"AWS": aws.role_arn(aws.producer_role)}, "Action": KMS_PRODUCER, "Resource": "*"},
+        {
+            "Sid": "ProducerUsesKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.role_arn(aws.producer_role)},
+            "Action": KMS_PRODUCER,
+            "Resource": "*",
+        },
     ]
     if spec.grants:
         consumers = {"AWS": [aws.role_arn(g.aws_role) for g in spec.grants]}
         statements += [
-            {"Sid": "ConsumersDecrypt", "Effect": "Allow", "Principal": consumers, "Action": KMS_CONSUMER, "Resource": "*"},
+            {
+                "Sid": "ConsumersDecrypt",
+                "Effect": "Allow",
+                "Principal": consumers,
+                "Action": KMS_CONSUMER,
+                "Resource": "*",
+            },
             {
                 "Sid": "ConsumersEncryptQueryResults",
                 "Effect": "Allow",

@@ -26,17 +26,31 @@ class DataProduct(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataProductArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mesh:aws:DataProduct", name, None, opts)
         spec = args.spec
-        self.storage = ProductStorage(f"{name}-storage", ProductStorageArgs(spec=spec), pulumi.ResourceOptions(parent=self))
+        self.storage = ProductStorage(
+            f"{name}-storage", ProductStorageArgs(spec=spec), pulumi.ResourceOptions(parent=self)
+        )
         self.access = ProductAccess(
             f"{name}-access",
-            ProductAccessArgs(spec=spec, bucket=self.storage.bucket.id, key_id=self.storage.key.key_id, key_arn=self.storage.key.arn),
+            ProductAccessArgs(
+                spec=spec,
+                bucket=self.storage.bucket,
+                key_id=self.storage.key.key_id,
+                key_arn=self.storage.key.arn,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
-        self.catalog = ProductCatalog(f"{name}-catalog", ProductCatalogArgs(spec=spec), pulumi.ResourceOptions(parent=self, depends_on=[self.storage]))
+        self.catalog = ProductCatalog(
+            f"{name}-catalog", ProductCatalogArgs(spec=spec), pulumi.ResourceOptions(parent=self)
+        )
         self.compute = ProductCompute(
             f"{name}-compute",
-            ProductComputeArgs(spec=spec, bucket=self.storage.bucket.id, key_arn=self.storage.key.arn, producer_role_arn=self.access.producer_role.arn),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.access]),
+            ProductComputeArgs(
+                spec=spec,
+                bucket=self.storage.bucket,
+                key_arn=self.storage.key.arn,
+                producer_role_arn=self.access.producer_role.arn,
+            ),
+            pulumi.ResourceOptions(parent=self),
         )
         self.bucket = self.storage.bucket.bucket
         self.bucket_arn = self.storage.bucket.arn

@@ -28,7 +28,9 @@ class ProductStorage(pulumi.ComponentResource):
     key: aws.kms.Key
     bucket: aws.s3.Bucket
 
-    def __init__(self, name: str, args: ProductStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ProductStorageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mesh:aws:ProductStorage", name, None, opts)
         spec = args.spec
         names = spec.require_aws()
@@ -45,13 +47,17 @@ class ProductStorage(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.alias = aws.kms.Alias(f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child)
+        self.alias = aws.kms.Alias(
+            f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child
+        )
 
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=names.bucket, force_destroy=False, tags=tags, opts=child)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket=names.bucket, force_destroy=False, tags=tags, opts=child
+        )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
@@ -60,19 +66,19 @@ class ProductStorage(pulumi.ComponentResource):
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=on_bucket,
         )
         aws.s3.BucketVersioning(
             f"{name}-versioning",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             versioning_configuration={"status": "Enabled"},
             opts=on_bucket,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             rules=[
                 {
                     "apply_server_side_encryption_by_default": {
@@ -86,7 +92,7 @@ class ProductStorage(pulumi.ComponentResource):
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             rules=[
                 {
                     "id": "retention",
@@ -113,7 +119,7 @@ class ProductStorage(pulumi.ComponentResource):
         )
         aws.s3.BucketLogging(
             f"{name}-access-logging",
-            bucket=self.bucket.id,
+            bucket=names.bucket,
             target_bucket=names.log_bucket,
             target_prefix=f"s3/{names.bucket}/",
             opts=on_bucket,
@@ -123,7 +129,7 @@ class ProductStorage(pulumi.ComponentResource):
         self.port_prefixes = [
             aws.s3.BucketObjectv2(
                 f"{name}-port-{port.name}",
-                bucket=self.bucket.id,
+                bucket=names.bucket,
                 key=port.prefix,
                 content="",
                 content_type="application/x-directory",
@@ -137,4 +143,6 @@ class ProductStorage(pulumi.ComponentResource):
 
         self.bucket_name = self.bucket.bucket
         self.key_arn = self.key.arn
-        self.register_outputs({"bucket": self.bucket.bucket, "bucketArn": self.bucket.arn, "keyArn": self.key.arn})
+        self.register_outputs(
+            {"bucket": self.bucket.bucket, "bucketArn": self.bucket.arn, "keyArn": self.key.arn}
+        )

@@ -67,7 +67,11 @@ def test_every_bucket_is_locked_down(example: str, example_graph: Graphs) -> Non
         assert ownership.input("rule", "objectOwnership") == "BucketOwnerEnforced", ownership.urn
         versioning = config_of(graph, "aws:s3/bucketVersioning:BucketVersioning", name)
         assert versioning.input("versioningConfiguration", "status") == "Enabled", versioning.urn
-        encryption = config_of(graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name)
+        encryption = config_of(
+            graph,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            name,
+        )
         default = encryption.input("rules", 0, "applyServerSideEncryptionByDefault")
         assert default["sseAlgorithm"] == "aws:kms", encryption.urn
         assert default["kmsMasterKeyId"].startswith("arn:aws:kms:"), encryption.urn
@@ -84,7 +88,9 @@ def test_every_bucket_is_locked_down(example: str, example_graph: Graphs) -> Non
 @pytest.mark.parametrize("example", AWS_EXAMPLES)
 def test_lifecycle_follows_retention(example: str, example_graph: Graphs) -> None:
     spec, graph = example_graph(example)
-    lifecycle = config_of(graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", spec.require_aws().bucket)
+    lifecycle = config_of(
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", spec.require_aws().bucket
+    )
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
     assert rules["retention"]["expiration"]["days"] == spec.retention_days, lifecycle.urn
     assert rules["retention"]["filter"]["prefix"] == "data/", lifecycle.urn
@@ -101,7 +107,9 @@ def test_every_taggable_resource_carries_the_mesh_tags(example: str, example_gra
         for key in REQUIRED_TAGS:
             assert key in tags, f"{resource.urn}: tag {key} missing"
         assert tags["mesh:domain"] == spec.domain and tags["mesh:product"] == spec.product, resource.urn
-        assert tags["mesh:environment"] == spec.environment and tags["mesh:managed-by"] == "mesh", resource.urn
+        assert tags["mesh:environment"] == spec.environment and tags["mesh:managed-by"] == "mesh", (
+            resource.urn
+        )
 
 
 @pytest.mark.parametrize("example", AWS_EXAMPLES)
@@ -118,7 +126,9 @@ def test_kms_key_rotates_and_policy_names_only_product_roles(example: str, examp
         principals = as_list(statement["Principal"]["AWS"])
         if statement["Sid"].startswith(("Producer", "Consumers")):
             users |= set(principals)
-        assert "kms:*" not in as_list(statement["Action"]), f"{key_policy.urn}: {statement['Sid']} grants kms:*"
+        assert "kms:*" not in as_list(statement["Action"]), (
+            f"{key_policy.urn}: {statement['Sid']} grants kms:*"
+        )
     expected = {aws.role_arn(aws.producer_role), *(aws.role_arn(g.aws_role) for g in spec.grants)}
     assert users == expected, key_policy.urn
     admin = by_sid(document)["AccountAdministersKey"]
@@ -135,7 +145,10 @@ def test_producer_policy_is_exactly_its_own_resources(example_graph: Graphs) -> 
     assert set(sids["ReadWritePorts"]["Resource"]) == {
         f"{bucket}/data/order_lines/*", f"{bucket}/data/daily_revenue/*", f"{bucket}/athena-results/producer/*",
     }  # fmt: skip
-    assert "s3:PutObject" in sids["ReadWritePorts"]["Action"] and "s3:DeleteObject" in sids["ReadWritePorts"]["Action"]
+    assert (
+        "s3:PutObject" in sids["ReadWritePorts"]["Action"]
+        and "s3:DeleteObject" in sids["ReadWritePorts"]["Action"]
+    )
     assert set(sids["ReadWriteCatalog"]["Resource"]) == {
         aws.glue_catalog_arn, aws.glue_database_arn, aws.glue_table_arn("order_lines"), aws.glue_table_arn("daily_revenue"),
     }  # fmt: skip
@@ -178,11 +191,16 @@ def test_consumer_policy_grants_read_on_granted_ports_only(case: GrantCase, exam
             assert statement["Resource"] == [f"{bucket}/athena-results/{case.consumer}/*"], case.reason
         if "s3:GetObject" in actions and statement["Sid"] == "ReadGrantedPorts":
             granted_objects |= set(statement["Resource"])
-        assert not any(a.startswith("glue:") and not a.startswith("glue:Get") and a != "glue:BatchGetPartition" for a in actions), case.reason
+        assert not any(
+            a.startswith("glue:") and not a.startswith("glue:Get") and a != "glue:BatchGetPartition"
+            for a in actions
+        ), case.reason
         kms_actions = {a for a in actions if a.startswith("kms:")}
         assert kms_actions <= {"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"}, case.reason
         if "kms:GenerateDataKey" in kms_actions:
-            assert statement["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{aws.region}.amazonaws.com"
+            assert (
+                statement["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{aws.region}.amazonaws.com"
+            )
     assert granted_objects == {f"{bucket}/data/{p}/*" for p in case.readable}, case.reason
     tables = set(by_sid(document)["ReadGrantedTables"]["Resource"])
     for port in case.readable:
@@ -198,7 +216,9 @@ def test_roles_trust_only_the_platform_principals_and_carry_the_boundary(example
     (boundary,) = graph.of_type("aws:iam/policy:Policy")
     roles = {r.inputs["name"]: r for r in graph.of_type(ROLE)}
     assert set(roles) == {aws.producer_role, *(g.aws_role for g in spec.grants)}
-    expected_trust = {aws.producer_role: set(spec.producer_aws_principals)} | {g.aws_role: set(g.aws_principals) for g in spec.grants}
+    expected_trust = {aws.producer_role: set(spec.producer_aws_principals)} | {
+        g.aws_role: set(g.aws_principals) for g in spec.grants
+    }
     assert expected_trust[aws.producer_role] == {"arn:aws:iam::111122223333:role/sales-engineers"}
     for name, role in roles.items():
         assert role.inputs["permissionsBoundary"] == aws.policy_arn(boundary.inputs["name"]), role.urn
@@ -224,7 +244,9 @@ def test_no_policy_allows_everything_or_everyone(example_graph: Graphs) -> None:
                     principal = statement.get("Principal")
                     if statement["Effect"] == "Allow" and principal is not None:
                         wildcard = principal == "*" or "*" in as_list(principal.get("AWS", []))
-                        assert not (wildcard and "Condition" not in statement), f"{resource.urn}: wildcard principal"
+                        assert not (wildcard and "Condition" not in statement), (
+                            f"{resource.urn}: wildcard principal"
+                        )
 
 
 def test_catalog_tables_follow_the_ports(example_graph: Graphs) -> None:
@@ -233,7 +255,11 @@ def test_catalog_tables_follow_the_ports(example_graph: Graphs) -> None:
     (database,) = graph.of_type("aws:glue/catalogDatabase:CatalogDatabase")
     assert database.inputs["name"] == aws.glue_database
     params = database.inputs["parameters"]
-    assert (params["mesh:owner"], params["mesh:classification"], params["mesh:version"]) == ("sales-data@example.com", "confidential", "1.2.0")
+    assert (params["mesh:owner"], params["mesh:classification"], params["mesh:version"]) == (
+        "sales-data@example.com",
+        "confidential",
+        "1.2.0",
+    )
     assert params["mesh:slo-freshness-hours"] == "24" and params["mesh:consumers"] == "marketing,finance"
     tables = {t.inputs["name"]: t for t in graph.of_type("aws:glue/catalogTable:CatalogTable")}
     lines = tables["order_lines"]
@@ -241,11 +267,22 @@ def test_catalog_tables_follow_the_ports(example_graph: Graphs) -> None:
     descriptor = lines.inputs["storageDescriptor"]
     assert descriptor["location"] == f"s3://{aws.bucket}/data/order_lines/", lines.urn
     assert descriptor["serDeInfo"]["serializationLibrary"].endswith("ParquetHiveSerDe"), lines.urn
-    assert [c["name"] for c in descriptor["columns"]] == ["order_id", "line_no", "sku", "quantity", "amount", "customer_email"]
-    assert [(k["name"], k["type"]) for k in lines.inputs["partitionKeys"]] == [("order_date", "date")], lines.urn
+    assert [c["name"] for c in descriptor["columns"]] == [
+        "order_id",
+        "line_no",
+        "sku",
+        "quantity",
+        "amount",
+        "customer_email",
+    ]
+    assert [(k["name"], k["type"]) for k in lines.inputs["partitionKeys"]] == [("order_date", "date")], (
+        lines.urn
+    )
     assert descriptor["columns"][5]["comment"].startswith("[pii]"), lines.urn
     revenue = tables["daily_revenue"]
-    assert revenue.inputs["openTableFormatInput"]["icebergInput"]["metadataOperation"] == "CREATE", revenue.urn
+    assert revenue.inputs["openTableFormatInput"]["icebergInput"]["metadataOperation"] == "CREATE", (
+        revenue.urn
+    )
 
 
 def test_workgroups_enforce_encrypted_results_and_the_scan_limit(example_graph: Graphs) -> None:
@@ -271,7 +308,11 @@ def test_transform_job_runs_as_producer_on_schedule(example_graph: Graphs) -> No
     (trigger,) = graph.of_type("aws:glue/trigger:Trigger")
     assert trigger.inputs["schedule"] == "cron(0 2 * * ? *)", trigger.urn
     assert trigger.inputs["actions"] == [{"jobName": aws.glue_job}], trigger.urn
-    script = next(o for o in graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"] == "scripts/orders.py")
+    script = next(
+        o
+        for o in graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if o.inputs["key"] == "scripts/orders.py"
+    )
     assert script.inputs["source"]["fileAsset"].endswith("examples/products/jobs/orders.py"), script.urn
 
 

@@ -36,25 +36,93 @@ VALID = [
 ]
 
 INVALID = [
-    Case("the issue's example", ("aws", "strng"), "'strng' is not a Glue/Hive column type — did you mean 'string'?"),
-    Case("a BigQuery type on AWS", ("aws", "int64"), "'int64' is not a Glue/Hive column type — did you mean 'bigint'?"),
-    Case("a Hive type on GCP", ("gcp", "BIGINT"), "'BIGINT' is not a BigQuery column type — did you mean 'INT64'?"),
-    Case("a Hive type on GCP in lowercase", ("gcp", "double"), "'double' is not a BigQuery column type — did you mean 'FLOAT64'?"),
+    Case(
+        "the issue's example",
+        ("aws", "strng"),
+        "'strng' is not a Glue/Hive column type — did you mean 'string'?",
+    ),
+    Case(
+        "a BigQuery type on AWS",
+        ("aws", "int64"),
+        "'int64' is not a Glue/Hive column type — did you mean 'bigint'?",
+    ),
+    Case(
+        "a Hive type on GCP",
+        ("gcp", "BIGINT"),
+        "'BIGINT' is not a BigQuery column type — did you mean 'INT64'?",
+    ),
+    Case(
+        "a Hive type on GCP in lowercase",
+        ("gcp", "double"),
+        "'double' is not a BigQuery column type — did you mean 'FLOAT64'?",
+    ),
     Case("a typo on GCP", ("gcp", "STRNG"), "'STRNG' is not a BigQuery column type — did you mean 'STRING'?"),
-    Case("a typo inside an array", ("aws", "array<strng>"), "'array<strng>' is not a Glue/Hive column type — did you mean 'string'?"),
+    Case(
+        "a typo inside an array",
+        ("aws", "array<strng>"),
+        "'array<strng>' is not a Glue/Hive column type — did you mean 'string'?",
+    ),
     Case("a bare varchar", ("aws", "varchar"), "'varchar' is not a well-formed column type: expected '('"),
-    Case("a zero length", ("aws", "varchar(0)"), "'varchar(0)' is not a well-formed column type: varchar needs a length, e.g. varchar(10)"),
-    Case("decimal precision over 38", ("aws", "decimal(40,2)"), "'decimal(40,2)' is not a well-formed column type: decimal precision is at most 38"),
-    Case("decimal scale over precision", ("aws", "decimal(5,6)"), "'decimal(5,6)' is not a well-formed column type: decimal scale cannot exceed its precision"),
-    Case("a negative scale", ("aws", "decimal(12,-2)"), "'decimal(12,-2)' is not a well-formed column type: decimal scale must be a number, not '-'"),
-    Case("an unfinished decimal", ("aws", "decimal(12,"), "'decimal(12,' is not a well-formed column type: decimal scale must be a number"),
-    Case("letters as a BigQuery precision", ("gcp", "NUMERIC(a,b)"), "'NUMERIC(a,b)' is not a well-formed column type: NUMERIC precision must be a number, not 'a'"),
-    Case("letters as a BigQuery length", ("gcp", "STRING(max)"), "'STRING(max)' is not a well-formed column type: STRING length must be a number, not 'max'"),
-    Case("a parameter on a plain BigQuery type", ("gcp", "INT64(3)"), "'INT64(3)' is not a well-formed column type: unexpected '('"),
-    Case("an unclosed array", ("aws", "array<string"), "'array<string' is not a well-formed column type: expected '>'"),
-    Case("a map with one type", ("aws", "map<string>"), "'map<string>' is not a well-formed column type: expected ','"),
-    Case("a struct field without a type", ("aws", "struct<a:int,>"), "'struct<a:int,>' is not a well-formed column type: expected ':'"),
-    Case("two words", ("aws", "string extra"), "'string extra' is not a well-formed column type: unexpected 'extra'"),
+    Case(
+        "a zero length",
+        ("aws", "varchar(0)"),
+        "'varchar(0)' is not a well-formed column type: varchar needs a length, e.g. varchar(10)",
+    ),
+    Case(
+        "decimal precision over 38",
+        ("aws", "decimal(40,2)"),
+        "'decimal(40,2)' is not a well-formed column type: decimal precision is at most 38",
+    ),
+    Case(
+        "decimal scale over precision",
+        ("aws", "decimal(5,6)"),
+        "'decimal(5,6)' is not a well-formed column type: decimal scale cannot exceed its precision",
+    ),
+    Case(
+        "a negative scale",
+        ("aws", "decimal(12,-2)"),
+        "'decimal(12,-2)' is not a well-formed column type: decimal scale must be a number, not '-'",
+    ),
+    Case(
+        "an unfinished decimal",
+        ("aws", "decimal(12,"),
+        "'decimal(12,' is not a well-formed column type: decimal scale must be a number",
+    ),
+    Case(
+        "letters as a BigQuery precision",
+        ("gcp", "NUMERIC(a,b)"),
+        "'NUMERIC(a,b)' is not a well-formed column type: NUMERIC precision must be a number, not 'a'",
+    ),
+    Case(
+        "letters as a BigQuery length",
+        ("gcp", "STRING(max)"),
+        "'STRING(max)' is not a well-formed column type: STRING length must be a number, not 'max'",
+    ),
+    Case(
+        "a parameter on a plain BigQuery type",
+        ("gcp", "INT64(3)"),
+        "'INT64(3)' is not a well-formed column type: unexpected '('",
+    ),
+    Case(
+        "an unclosed array",
+        ("aws", "array<string"),
+        "'array<string' is not a well-formed column type: expected '>'",
+    ),
+    Case(
+        "a map with one type",
+        ("aws", "map<string>"),
+        "'map<string>' is not a well-formed column type: expected ','",
+    ),
+    Case(
+        "a struct field without a type",
+        ("aws", "struct<a:int,>"),
+        "'struct<a:int,>' is not a well-formed column type: expected ':'",
+    ),
+    Case(
+        "two words",
+        ("aws", "string extra"),
+        "'string extra' is not a well-formed column type: unexpected 'extra'",
+    ),
     Case("only spaces", ("aws", "   "), "'   ' is not a well-formed column type: expected 'a type'"),
     Case(
         "nothing close lists the vocabulary",

@@ -53,7 +53,9 @@ def test_format_path(case: Case) -> None:
     [
         Case("a top-level value", (("apiVersion",), False), (1, 13)),
         Case("a nested value", (("metadata", "name"), False), (3, 9)),
-        Case("a flow mapping inside a list", (("spec", "outputPorts", 0, "schema", 0, "type"), False), (8, 28)),
+        Case(
+            "a flow mapping inside a list", (("spec", "outputPorts", 0, "schema", 0, "type"), False), (8, 28)
+        ),
         Case("a list item", (("spec", "outputPorts", 0), False), (6, 7)),
         Case("a key", (("metadata", "name"), True), (3, 3)),
         Case("an absent field falls back to its parent", (("metadata", "owner"), False), (3, 3)),
@@ -182,9 +184,17 @@ def test_read_document_keeps_the_file_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        Case("located", Problem("a.yaml", "spec.cloud", "bad", line=9, column=10), "a.yaml:9:10 spec.cloud: bad"),
+        Case(
+            "located",
+            Problem("a.yaml", "spec.cloud", "bad", line=9, column=10),
+            "a.yaml:9:10 spec.cloud: bad",
+        ),
         Case("unlocated", Problem("a.yaml", "", "no such file"), "a.yaml: no such file"),
-        Case("located without a path", Problem("a.yaml", "", "not YAML", line=3, column=1), "a.yaml:3:1: not YAML"),
+        Case(
+            "located without a path",
+            Problem("a.yaml", "", "not YAML", line=3, column=1),
+            "a.yaml:3:1: not YAML",
+        ),
     ],
     ids=lambda c: c.reason,
 )
@@ -214,6 +224,8 @@ def test_document_invalid_counts_errors_not_warnings() -> None:
 
     error = DocumentInvalid(problems)
 
-    assert error.message == "2 problems in a.yaml, b.yaml:\n  b.yaml:1:1 x: broken\n  a.yaml:2:1 y: also broken"
+    assert (
+        error.message == "2 problems in a.yaml, b.yaml:\n  b.yaml:1:1 x: broken\n  a.yaml:2:1 y: also broken"
+    )
     assert error.problems == problems
     assert error.exit_code == 1

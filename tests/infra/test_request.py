@@ -65,7 +65,10 @@ def test_minimal_request_gets_its_defaults(minimal_request: dict[str, Any]) -> N
         Case(
             "a transform",
             ("spec.compute", {"transform": {"schedule": "0 2 * * *", "entrypoint": "jobs/x.py"}}),
-            {"query": {"bytesScannedLimitGb": 10}, "transform": {"schedule": "0 2 * * *", "entrypoint": "jobs/x.py"}},
+            {
+                "query": {"bytesScannedLimitGb": 10},
+                "transform": {"schedule": "0 2 * * *", "entrypoint": "jobs/x.py"},
+            },
         ),
         Case(
             "lineage",
@@ -92,37 +95,109 @@ def test_valid_values(minimal_request: dict[str, Any], case: Case) -> None:
         Case("wrong apiVersion", ("apiVersion", "mesh/v2"), ("apiVersion", "literal_error")),
         Case("wrong kind", ("kind", "Platform"), ("kind", "literal_error")),
         Case("missing metadata", ("metadata", ...), ("metadata", "missing")),
-        Case("domain with a hyphen", ("metadata.domain", "sales-eu"), ("metadata.domain", "string_pattern_mismatch")),
-        Case("domain of one letter", ("metadata.domain", "s"), ("metadata.domain", "string_pattern_mismatch")),
-        Case("domain of 21 characters", ("metadata.domain", "a" * 21), ("metadata.domain", "string_pattern_mismatch")),
-        Case("product in capitals", ("metadata.name", "Orders"), ("metadata.name", "string_pattern_mismatch")),
-        Case("product with an underscore", ("metadata.name", "order_lines"), ("metadata.name", "string_pattern_mismatch")),
-        Case("product with a double hyphen", ("metadata.name", "a--b"), ("metadata.name", "string_pattern_mismatch")),
-        Case("product ending in a hyphen", ("metadata.name", "orders-"), ("metadata.name", "string_pattern_mismatch")),
+        Case(
+            "domain with a hyphen",
+            ("metadata.domain", "sales-eu"),
+            ("metadata.domain", "string_pattern_mismatch"),
+        ),
+        Case(
+            "domain of one letter", ("metadata.domain", "s"), ("metadata.domain", "string_pattern_mismatch")
+        ),
+        Case(
+            "domain of 21 characters",
+            ("metadata.domain", "a" * 21),
+            ("metadata.domain", "string_pattern_mismatch"),
+        ),
+        Case(
+            "product in capitals", ("metadata.name", "Orders"), ("metadata.name", "string_pattern_mismatch")
+        ),
+        Case(
+            "product with an underscore",
+            ("metadata.name", "order_lines"),
+            ("metadata.name", "string_pattern_mismatch"),
+        ),
+        Case(
+            "product with a double hyphen",
+            ("metadata.name", "a--b"),
+            ("metadata.name", "string_pattern_mismatch"),
+        ),
+        Case(
+            "product ending in a hyphen",
+            ("metadata.name", "orders-"),
+            ("metadata.name", "string_pattern_mismatch"),
+        ),
         Case("product of 41 characters", ("metadata.name", "p" * 41), ("metadata.name", "string_too_long")),
         Case("product of one letter", ("metadata.name", "p"), ("metadata.name", "string_too_short")),
-        Case("owner not an email", ("metadata.owner", "sales"), ("metadata.owner", "string_pattern_mismatch")),
+        Case(
+            "owner not an email", ("metadata.owner", "sales"), ("metadata.owner", "string_pattern_mismatch")
+        ),
         Case("empty description", ("metadata.description", ""), ("metadata.description", "string_too_short")),
-        Case("version not semver", ("metadata.version", "1.0"), ("metadata.version", "string_pattern_mismatch")),
+        Case(
+            "version not semver", ("metadata.version", "1.0"), ("metadata.version", "string_pattern_mismatch")
+        ),
         Case("unknown metadata field", ("metadata.team", "x"), ("metadata.team", "extra_forbidden")),
         Case("unknown cloud", ("spec.cloud", "azure"), ("spec.cloud", "enum")),
         Case("unknown classification", ("spec.classification", "secret"), ("spec.classification", "enum")),
         Case("zero retention", ("spec.retentionDays", 0), ("spec.retentionDays", "greater_than_equal")),
-        Case("retention beyond a century", ("spec.retentionDays", 36_501), ("spec.retentionDays", "less_than_equal")),
+        Case(
+            "retention beyond a century",
+            ("spec.retentionDays", 36_501),
+            ("spec.retentionDays", "less_than_equal"),
+        ),
         Case("retention as words", ("spec.retentionDays", "a year"), ("spec.retentionDays", "int_parsing")),
         Case("no output ports", ("spec.outputPorts", []), ("spec.outputPorts", "too_short")),
-        Case("port name with a hyphen", ("spec.outputPorts.0.name", "order-lines"), ("spec.outputPorts.0.name", "string_pattern_mismatch")),
+        Case(
+            "port name with a hyphen",
+            ("spec.outputPorts.0.name", "order-lines"),
+            ("spec.outputPorts.0.name", "string_pattern_mismatch"),
+        ),
         Case("unknown format", ("spec.outputPorts.0.format", "xml"), ("spec.outputPorts.0.format", "enum")),
         Case("empty schema", ("spec.outputPorts.0.schema", []), ("spec.outputPorts.0.schema", "too_short")),
-        Case("column in capitals", ("spec.outputPorts.0.schema.0.name", "OrderId"), ("spec.outputPorts.0.schema.0.name", "string_pattern_mismatch")),
-        Case("empty column type", ("spec.outputPorts.0.schema.0.type", ""), ("spec.outputPorts.0.schema.0.type", "string_too_short")),
-        Case("pii as words", ("spec.outputPorts.0.schema.0.pii", "maybe"), ("spec.outputPorts.0.schema.0.pii", "bool_parsing")),
-        Case("a consumer without ports", ("spec.access.consumers.0.ports", []), ("spec.access.consumers.0.ports", "too_short")),
-        Case("a scan limit of zero", ("spec.compute", {"query": {"bytesScannedLimitGb": 0}}), ("spec.compute.query.bytesScannedLimitGb", "greater_than_equal")),
-        Case("an absolute entrypoint", ("spec.compute", {"transform": {"schedule": "0 2 * * *", "entrypoint": "/jobs/x.py"}}), ("spec.compute.transform.entrypoint", "string_pattern_mismatch")),
-        Case("an entrypoint that is not python", ("spec.compute", {"transform": {"schedule": "0 2 * * *", "entrypoint": "jobs/x.sh"}}), ("spec.compute.transform.entrypoint", "string_pattern_mismatch")),
-        Case("input port without a domain", ("spec.inputPorts", [{"product": "customers", "port": "c"}]), ("spec.inputPorts.0.product", "string_pattern_mismatch")),
-        Case("freshness of zero hours", ("spec.slo", {"freshnessHours": 0}), ("spec.slo.freshnessHours", "greater_than_equal")),
+        Case(
+            "column in capitals",
+            ("spec.outputPorts.0.schema.0.name", "OrderId"),
+            ("spec.outputPorts.0.schema.0.name", "string_pattern_mismatch"),
+        ),
+        Case(
+            "empty column type",
+            ("spec.outputPorts.0.schema.0.type", ""),
+            ("spec.outputPorts.0.schema.0.type", "string_too_short"),
+        ),
+        Case(
+            "pii as words",
+            ("spec.outputPorts.0.schema.0.pii", "maybe"),
+            ("spec.outputPorts.0.schema.0.pii", "bool_parsing"),
+        ),
+        Case(
+            "a consumer without ports",
+            ("spec.access.consumers.0.ports", []),
+            ("spec.access.consumers.0.ports", "too_short"),
+        ),
+        Case(
+            "a scan limit of zero",
+            ("spec.compute", {"query": {"bytesScannedLimitGb": 0}}),
+            ("spec.compute.query.bytesScannedLimitGb", "greater_than_equal"),
+        ),
+        Case(
+            "an absolute entrypoint",
+            ("spec.compute", {"transform": {"schedule": "0 2 * * *", "entrypoint": "/jobs/x.py"}}),
+            ("spec.compute.transform.entrypoint", "string_pattern_mismatch"),
+        ),
+        Case(
+            "an entrypoint that is not python",
+            ("spec.compute", {"transform": {"schedule": "0 2 * * *", "entrypoint": "jobs/x.sh"}}),
+            ("spec.compute.transform.entrypoint", "string_pattern_mismatch"),
+        ),
+        Case(
+            "input port without a domain",
+            ("spec.inputPorts", [{"product": "customers", "port": "c"}]),
+            ("spec.inputPorts.0.product", "string_pattern_mismatch"),
+        ),
+        Case(
+            "freshness of zero hours",
+            ("spec.slo", {"freshnessHours": 0}),
+            ("spec.slo.freshnessHours", "greater_than_equal"),
+        ),
     ],
     ids=lambda c: c.reason,
 )

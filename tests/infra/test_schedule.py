@@ -28,8 +28,12 @@ class Case:
         Case("sunday as 7", "0 2 * * 7", "cron(0 2 ? * SUN *)"),
         Case("a list of days of week", "0 2 * * 1,3", "cron(0 2 ? * MON,WED *)"),
         Case("a weekend across the week's end", "0 2 * * 6,0", "cron(0 2 ? * SAT,SUN *)"),
-        Case("a range ending on sunday (AWS ranges do not wrap)", "0 2 * * 5-7", "cron(0 2 ? * FRI,SAT,SUN *)"),
-        Case("a step over the week (AWS has no step there)", "0 2 * * */2", "cron(0 2 ? * SUN,TUE,THU,SAT *)"),
+        Case(
+            "a range ending on sunday (AWS ranges do not wrap)", "0 2 * * 5-7", "cron(0 2 ? * FRI,SAT,SUN *)"
+        ),
+        Case(
+            "a step over the week (AWS has no step there)", "0 2 * * */2", "cron(0 2 ? * SUN,TUE,THU,SAT *)"
+        ),
         Case("a step over a range", "0 2 * * 1-5/2", "cron(0 2 ? * MON,WED,FRI *)"),
         Case("a step from a day", "0 2 * * 1/2", "cron(0 2 ? * MON,WED,FRI,SUN *)"),
         Case("extra spaces", "  0   2 * * *  ", "cron(0 2 * * ? *)"),
@@ -61,8 +65,14 @@ def test_aws_form(case: Case) -> None:
         Case("day of month 0", "0 2 0 * *", "'0 2 0 * *': day of month must be between 1 and 31"),
         Case("month 13", "0 2 * 13 *", "'0 2 * 13 *': month must be between 1 and 12"),
         Case("day of week 8", "0 2 * * 8", "'0 2 * * 8': day of week must be between 0 and 7"),
-        Case("a day name", "0 2 * * MON", "'0 2 * * MON': day of week 'MON' is not a number, range, list, step or '*'"),
-        Case("AWS's L", "0 0 L * *", "'0 0 L * *': day of month 'L' is not a number, range, list, step or '*'"),
+        Case(
+            "a day name",
+            "0 2 * * MON",
+            "'0 2 * * MON': day of week 'MON' is not a number, range, list, step or '*'",
+        ),
+        Case(
+            "AWS's L", "0 0 L * *", "'0 0 L * *': day of month 'L' is not a number, range, list, step or '*'"
+        ),
         Case("a backwards range", "5-1 * * * *", "'5-1 * * * *': minute range '5-1' runs backwards"),
         Case("a zero step", "*/0 * * * *", "'*/0 * * * *': minute step must be at least 1"),
         Case(
