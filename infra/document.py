@@ -60,8 +60,13 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
 
 
-def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Problem]) -> None:
+def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Problem], walked: set[int]) -> None:
     doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in walked:
+        # An alias: its children were located where the anchor is. Walking them again for
+        # every alias would take exponential time on a "billion laughs" file.
+        return
+    walked.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[object] = set()
         for key_node, value_node in node.value:
@@ -80,10 +85,14 @@ def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Proble
                     )
                 )
             seen.add(key)
-            _walk(value_node, child, doc, problems)
+            _walk(value_node, child, doc, problems, walked)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), doc, problems)
+            _walk(item, (*path, index), doc, problems, walked)
+
+
+def _too_deep(file: str) -> Problem:
+    return Problem(file=file, path="", message="nested too deeply to read; a request needs only a few levels")
 
 
 def parse_document(text: str, *, file: str) -> Document:
@@ -105,12 +114,17 @@ def parse_document(text: str, *, file: str) -> Document:
         ) from e
     except yaml.YAMLError as e:
         raise DocumentInvalid([Problem(file=file, path="", message=f"not valid YAML: {e}")]) from e
+    except RecursionError as e:
+        raise DocumentInvalid([_too_deep(file)]) from e
     finally:
         loader.dispose()
     doc = Document(file=file, data=data)
     problems: list[Problem] = []
     if node is not None:
-        _walk(node, (), doc, problems)
+        try:
+            _walk(node, (), doc, problems, set())
+        except RecursionError as e:
+            raise DocumentInvalid([_too_deep(file)]) from e
     if problems:
         raise DocumentInvalid(problems)
     if not isinstance(data, dict):

@@ -179,6 +179,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in sorted(value.items()) if v is not None and k != "__defaults"}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has one number type; 365 reads better than 365.0
     if isinstance(value, pulumi.FileAsset):
         return {"fileAsset": str(value.path)}
     if isinstance(value, pulumi.StringAsset):

@@ -15,8 +15,8 @@ Commands::
 
 Everything it creates lives under ``<repo>/.mesh/`` (git-ignored): the virtual
 environment ``localstack-venv/``, the server log ``localstack.log``, the install log
-``localstack-install.log``, the pid file ``localstack.pid`` and the data directory
-``localstack-data/``.
+``localstack-install.log``, the pid and port files ``localstack.pid`` and
+``localstack.port``, and LocalStack's data directory ``localstack-data/``.
 
 Environment variables:
 
@@ -26,7 +26,7 @@ Environment variables:
 ``MESH_LOCALSTACK_VENV``
     Where the virtual environment lives (default ``<repo>/.mesh/localstack-venv``).
 ``MESH_LOCALSTACK_STATE_DIR``
-    Where the log, pid file and data directory live (default ``<repo>/.mesh``).
+    Where the log, pid/port files and data directory live (default ``<repo>/.mesh``).
 
 Standard library only, so that it runs on the project's Python (3.11+) before
 anything else is installed.
@@ -102,7 +102,7 @@ BOOTSTRAP = (
     "from twisted.internet import endpoints as _e\n"
     "_tcp4 = _e.TCP4ServerEndpoint\n"
     "def _loopback(reactor, port, backlog=50, interface=''):\n"
-    "    return _tcp4(reactor, port, backlog=backlog, interface=interface or '127.0.0.1')\n"
+    f"    return _tcp4(reactor, port, backlog=backlog, interface=interface or {HOST!r})\n"
     "_e.TCP4ServerEndpoint = _loopback\n"
     "runpy.run_module('localstack.runtime.main', run_name='__main__', alter_sys=True)\n"
 )
@@ -620,6 +620,8 @@ def server_env(paths: Paths, port: int) -> dict[str, str]:
     return _clean_env(
         {
             "GATEWAY_LISTEN": f"{HOST}:{port}",
+            # The loopback patch in BOOTSTRAP is for twisted (the default server).
+            "GATEWAY_SERVER": "twisted",
             # URLs LocalStack hands back point at loopback, no DNS needed.
             "LOCALSTACK_HOST": f"{HOST}:{port}",
             "SERVICES": ",".join(SERVICES),

@@ -31,13 +31,22 @@ LIST_PREFIX = 'api.getAttribute("storage.googleapis.com/objectListPrefix", "")'
 
 @dataclass
 class ProductAccessArgs:
-    """The spec, and the resources this access governs."""
+    """The spec, and the resources this access governs (names come from the spec; the
+    resources are what the grants wait for)."""
 
     spec: ProductSpec
-    bucket: pulumi.Input[str]
-    dataset_id: pulumi.Input[str]
-    table_ids: Mapping[str, pulumi.Input[str]]  # port name → table id
+    bucket: pulumi.Resource
+    dataset: pulumi.Resource
+    tables: Mapping[str, pulumi.Resource]  # port name → its table
     key_id: pulumi.Input[str]
+
+
+def service_account_email(project: str, account_id: str) -> str:
+    """The email GCP gives a user-managed service account: `<id>@<project>.iam.gserviceaccount.com`.
+
+    Known before apply, so a plan shows exactly who is granted what.
+    """
+    return f"{account_id}@{project}.iam.gserviceaccount.com"
 
 
 def port_read_condition(bucket: str, prefixes: Sequence[str]) -> str:
@@ -64,6 +73,7 @@ class ProductAccess(pulumi.ComponentResource):
 
     producer: gcp.serviceaccount.Account
     consumers: dict[str, gcp.serviceaccount.Account]
+    producer_email: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: ProductAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -71,31 +81,37 @@ class ProductAccess(pulumi.ComponentResource):
         super().__init__("mesh:gcp:ProductAccess", name, None, opts)
         spec = args.spec
         names = spec.require_gcp()
-        child = pulumi.ResourceOptions(parent=self)
 
-        self.producer = gcp.serviceaccount.Account(
+        self.producer = self._account(
             f"{name}-producer",
+            spec,
             account_id=names.producer_service_account,
-            project=names.project,
             display_name=f"mesh producer of {spec.domain}/{spec.product}",
             description=f"Reads and writes {spec.domain}/{spec.product} in {spec.environment}",
-            opts=child,
+            impersonators=spec.producer_gcp_members,
         )
-        self._impersonation(f"{name}-producer", self.producer, spec.producer_gcp_members)
-        producer = self.producer.member
+        producer = f"serviceAccount:{service_account_email(names.project, names.producer_service_account)}"
         gcp.storage.BucketIAMMember(
-            f"{name}-producer-storage", bucket=args.bucket, role=STORAGE_PRODUCER, member=producer, opts=child
+            f"{name}-producer-storage",
+            bucket=names.bucket,
+            role=STORAGE_PRODUCER,
+            member=producer,
+            opts=self._after(self.producer, args.bucket),
         )
         gcp.bigquery.DatasetIamMember(
             f"{name}-producer-dataset",
-            dataset_id=args.dataset_id,
             project=names.project,
+            dataset_id=names.dataset,
             role=BIGQUERY_PRODUCER,
             member=producer,
-            opts=child,
+            opts=self._after(self.producer, args.dataset),
         )
         gcp.kms.CryptoKeyIAMMember(
-            f"{name}-producer-key", crypto_key_id=args.key_id, role=KMS_PRODUCER, member=producer, opts=child
+            f"{name}-producer-key",
+            crypto_key_id=args.key_id,
+            role=KMS_PRODUCER,
+            member=producer,
+            opts=self._after(self.producer),
         )
 
         self.consumers = {
@@ -111,26 +127,58 @@ class ProductAccess(pulumi.ComponentResource):
             }
         )
 
+    def _after(self, *resources: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(resources))
+
+    def _account(
+        self,
+        logical: str,
+        spec: ProductSpec,
+        *,
+        account_id: str,
+        display_name: str,
+        description: str,
+        impersonators: Sequence[str],
+    ) -> gcp.serviceaccount.Account:
+        """A service account, and the people and groups who may mint tokens for it."""
+        project = spec.require_gcp().project
+        account = gcp.serviceaccount.Account(
+            logical,
+            account_id=account_id,
+            project=project,
+            display_name=display_name,
+            description=description,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        resource_name = f"projects/{project}/serviceAccounts/{service_account_email(project, account_id)}"
+        for who in impersonators:
+            gcp.serviceaccount.IAMMember(
+                f"{logical}-impersonation-{who.replace(':', '-')}",
+                service_account_id=resource_name,
+                role=IMPERSONATE,
+                member=who,
+                opts=self._after(account),
+            )
+        return account
+
     def _consumer(
         self, logical: str, spec: ProductSpec, grant: GrantSpec, args: ProductAccessArgs
     ) -> gcp.serviceaccount.Account:
         names = spec.require_gcp()
-        child = pulumi.ResourceOptions(parent=self)
-        account = gcp.serviceaccount.Account(
+        account = self._account(
             logical,
+            spec,
             account_id=grant.gcp_service_account,
-            project=names.project,
             display_name=f"mesh consumer {grant.domain} of {spec.domain}/{spec.product}",
             description=f"Domain {grant.domain} reads {', '.join(grant.ports)} of {spec.domain}/{spec.product} in {spec.environment}",
-            opts=child,
+            impersonators=grant.gcp_members,
         )
-        self._impersonation(logical, account, grant.gcp_members)
-        member = account.member
+        member = f"serviceAccount:{service_account_email(names.project, grant.gcp_service_account)}"
         for index, ports in enumerate(_chunks(grant.ports, PORTS_PER_CONDITION)):
             suffix = "" if index == 0 else f"-{index + 1}"
             gcp.storage.BucketIAMMember(
                 f"{logical}-storage{suffix}",
-                bucket=args.bucket,
+                bucket=names.bucket,
                 role=STORAGE_CONSUMER,
                 member=member,
                 condition={
@@ -138,32 +186,23 @@ class ProductAccess(pulumi.ComponentResource):
                     "description": f"Objects of ports {', '.join(ports)}",
                     "expression": port_read_condition(names.bucket, [spec.port(p).prefix for p in ports]),
                 },
-                opts=child,
+                opts=self._after(account, args.bucket),
             )
         for port in grant.ports:
             gcp.bigquery.IamMember(
                 f"{logical}-table-{port}",
                 project=names.project,
-                dataset_id=args.dataset_id,
-                table_id=args.table_ids[port],
+                dataset_id=names.dataset,
+                table_id=spec.port(port).table,
                 role=BIGQUERY_CONSUMER,
                 member=member,
-                opts=child,
+                opts=self._after(account, args.tables[port]),
             )
         gcp.kms.CryptoKeyIAMMember(
-            f"{logical}-key", crypto_key_id=args.key_id, role=KMS_CONSUMER, member=member, opts=child
+            f"{logical}-key",
+            crypto_key_id=args.key_id,
+            role=KMS_CONSUMER,
+            member=member,
+            opts=self._after(account),
         )
         return account
-
-    def _impersonation(
-        self, logical: str, account: gcp.serviceaccount.Account, members: Sequence[str]
-    ) -> None:
-        """Let a domain's people and groups mint tokens for its service account."""
-        for who in members:
-            gcp.serviceaccount.IAMMember(
-                f"{logical}-impersonation-{who.replace(':', '-')}",
-                service_account_id=account.name,
-                role=IMPERSONATE,
-                member=who,
-                opts=pulumi.ResourceOptions(parent=self),
-            )

@@ -51,9 +51,9 @@ class GcpDataProduct(pulumi.ComponentResource):
             f"{name}-access",
             ProductAccessArgs(
                 spec=spec,
-                bucket=self.storage.bucket.name,
-                dataset_id=self.catalog.dataset.dataset_id,
-                table_ids={port: table.table_id for port, table in self.catalog.tables.items()},
+                bucket=self.storage.bucket,
+                dataset=self.catalog.dataset,
+                tables=self.catalog.tables,
                 key_id=self.key.crypto_key.id,
             ),
             child,
@@ -61,7 +61,7 @@ class GcpDataProduct(pulumi.ComponentResource):
 
         self.bucket = self.storage.bucket.name
         self.dataset = self.catalog.dataset.dataset_id
-        self.producer_email = self.access.producer.email
+        self.producer_email = self.access.producer_email
         self.register_outputs(
             {
                 "bucket": self.bucket,

@@ -47,7 +47,11 @@ GCP_RULES = {
     "crypto_key": "gcp_key_ring",  # Cloud KMS keys follow the key ring rule
     "producer_service_account": "gcp_service_account",
 }
-GRANT_RULES = {"aws_role": "iam_role", "athena_workgroup": "athena_workgroup", "gcp_service_account": "gcp_service_account"}
+GRANT_RULES = {
+    "aws_role": "iam_role",
+    "athena_workgroup": "athena_workgroup",
+    "gcp_service_account": "gcp_service_account",
+}
 NOT_NAMES = {
     AwsNames: {"account", "region", "partition", "endpoints", "role_path"},
     GcpNames: {"project", "region"},
@@ -63,12 +67,12 @@ def named(spec: ProductSpec) -> list[tuple[str, str, str]]:
         out += [(f"aws.{f}", rule, getattr(spec.aws, f)) for f, rule in AWS_RULES.items()]
     if spec.gcp is not None:
         out += [(f"gcp.{f}", rule, getattr(spec.gcp, f)) for f, rule in GCP_RULES.items()]
-    for grant in spec.grants:
-        rules = {k: v for k, v in GRANT_RULES.items() if spec.cloud in k or k == "athena_workgroup"}
-        if spec.cloud == "gcp":
-            rules.pop("athena_workgroup")
-        out += [(f"grants[{grant.domain}].{f}", rule, getattr(grant, f)) for f, rule in rules.items()]
-    out += [(f"ports[{p.name}].table", "glue" if spec.cloud == "aws" else "bigquery_dataset", p.table) for p in spec.ports]
+    for grant in spec.grants:  # both clouds' names are computed for every grant, so both are checked
+        out += [(f"grants[{grant.domain}].{f}", rule, getattr(grant, f)) for f, rule in GRANT_RULES.items()]
+    out += [
+        (f"ports[{p.name}].table", "glue" if spec.cloud == "aws" else "bigquery_dataset", p.table)
+        for p in spec.ports
+    ]
     out += [(f"labels[{k}]", "gcp_label", v) for k, v in spec.labels.items()]
     return out
 
@@ -101,7 +105,9 @@ def platform(*, organization: str, environment: str, domains: list[str]) -> Plat
     )
 
 
-def request(*, domain: str, product: str, cloud: str, port: str = "records", consumers: tuple[str, ...] = ()) -> DataProductRequest:
+def request(
+    *, domain: str, product: str, cloud: str, port: str = "records", consumers: tuple[str, ...] = ()
+) -> DataProductRequest:
     return DataProductRequest.model_validate(
         {
             "apiVersion": "mesh/v1",
@@ -118,9 +124,16 @@ def request(*, domain: str, product: str, cloud: str, port: str = "records", con
     )
 
 
-def resolved(org: str, env: str, domain: str, product: str, *, cloud: str = "aws", consumers: tuple[str, ...] = ()) -> ProductSpec:
+def resolved(
+    org: str, env: str, domain: str, product: str, *, cloud: str = "aws", consumers: tuple[str, ...] = ()
+) -> ProductSpec:
     config = platform(organization=org, environment=env, domains=[domain, *consumers])
-    return resolve(request(domain=domain, product=product, cloud=cloud, consumers=consumers), config, env, request_dir=Path())
+    return resolve(
+        request(domain=domain, product=product, cloud=cloud, consumers=consumers),
+        config,
+        env,
+        request_dir=Path(),
+    )
 
 
 # Valid parts of a name, up to the longest each pattern allows.
@@ -212,13 +225,20 @@ def test_every_name_field_is_checked(kind: type) -> None:
         ),
         Case(
             "a long product is cut and hashed where a cloud needs it",
-            ("acme", "prod", "marketing", "campaign-performance-by-channel-and-day", "aws", ("sales",)),
+            (
+                "acmecorp",
+                "preview",
+                "marketing",
+                "campaign-performance-by-channel-and-week",
+                "aws",
+                ("sales",),
+            ),
             {
-                "stack": "marketing.campaign-performance-by-channel-and-day.prod",
-                "aws.bucket": "acme-prod-marketing-campaign-performance-by-channel-a-7b2a3c3e",
-                "aws.producer_role": "acme-prod-marketing-campaign-performance-by-chan-ae1ca5c0-producer",
-                "aws.glue_database": "acme_prod_marketing_campaign_performance_by_channel_and_day",
-                "grants[sales].aws_role": "acme-prod-marketing-campaign-performan-5c1e4c40-consumer-sales",
+                "stack": "marketing.campaign-performance-by-channel-and-week.preview",
+                "aws.bucket": "acmecorp-preview-marketing-campaign-performance-by-cha-ea7e5441",
+                "aws.producer_role": "acmecorp-preview-marketing-campaign-performanc-db73405e-producer",
+                "aws.glue_database": "acmecorp_preview_marketing_campaign_performance_by_channel_and_week",
+                "grants[sales].aws_role": "acmecorp-preview-marketing-campaign-perf-1f0e0ac9-consumer-sales",
             },
         ),
         Case(
@@ -235,7 +255,7 @@ def test_every_name_field_is_checked(kind: type) -> None:
         Case(
             "the longest consumer domain cuts the service account suffix too",
             ("acme", "dev", "sales", "orders", "gcp", ("c" * 20,)),
-            {"grants[cccccccccccccccccccc].gcp_service_account": "dev-sales-orders-c-ccccc-9a6b4a"},
+            {"grants[cccccccccccccccccccc].gcp_service_account": "dev-sales-orders-c-cccc-1f5ebe"},
         ),
     ],
     ids=lambda c: c.reason,
@@ -243,7 +263,10 @@ def test_every_name_field_is_checked(kind: type) -> None:
 def test_names_are_stable(case: Case) -> None:
     org, env, domain, product, cloud, consumers = case.given
 
-    got = {where: name for where, _, name in named(resolved(org, env, domain, product, cloud=cloud, consumers=consumers))}
+    got = {
+        where: name
+        for where, _, name in named(resolved(org, env, domain, product, cloud=cloud, consumers=consumers))
+    }
 
     assert {k: got[k] for k in case.want} == case.want, case.reason
 
@@ -259,9 +282,21 @@ def test_property_different_requests_get_different_names(
     """Within one organisation every per-product name differs (the log bucket is shared per environment)."""
     if first == second:
         return
-    a = {w: n for w, _, n in named(resolved("acme", *first, cloud=cloud)) if w.startswith(("stack", "aws.", "gcp."))}
-    b = {w: n for w, _, n in named(resolved("acme", *second, cloud=cloud)) if w.startswith(("stack", "aws.", "gcp."))}
-    shared = {"aws.log_bucket", "gcp.log_bucket", "gcp.crypto_key"} if first[0] == second[0] else {"gcp.crypto_key"}
+    a = {
+        w: n
+        for w, _, n in named(resolved("acme", *first, cloud=cloud))
+        if w.startswith(("stack", "aws.", "gcp."))
+    }
+    b = {
+        w: n
+        for w, _, n in named(resolved("acme", *second, cloud=cloud))
+        if w.startswith(("stack", "aws.", "gcp."))
+    }
+    shared = (
+        {"aws.log_bucket", "gcp.log_bucket", "gcp.crypto_key"}
+        if first[0] == second[0]
+        else {"gcp.crypto_key"}
+    )
 
     same = {w for w in a if a[w] == b[w] and w not in shared}
 
@@ -274,7 +309,10 @@ def test_property_organisations_never_share_a_bucket(first: str, second: str) ->
     if first == second:
         return
     for cloud in ("aws", "gcp"):
-        a, b = resolved(first, "dev", "sales", "orders", cloud=cloud), resolved(second, "dev", "sales", "orders", cloud=cloud)
+        a, b = (
+            resolved(first, "dev", "sales", "orders", cloud=cloud),
+            resolved(second, "dev", "sales", "orders", cloud=cloud),
+        )
         buckets_a = {n for w, _, n in named(a) if w.endswith("bucket")}
         buckets_b = {n for w, _, n in named(b) if w.endswith("bucket")}
         assert buckets_a.isdisjoint(buckets_b), (first, second, cloud)
@@ -295,10 +333,22 @@ def test_a_consumer_role_never_equals_another_products_producer_role() -> None:
     "case",
     [
         Case("fits: unchanged", ("acme-dev-sales-orders", 63, ""), "acme-dev-sales-orders"),
-        Case("fits with its suffix", ("acme-dev-sales-orders", 64, "-producer"), "acme-dev-sales-orders-producer"),
+        Case(
+            "fits with its suffix",
+            ("acme-dev-sales-orders", 64, "-producer"),
+            "acme-dev-sales-orders-producer",
+        ),
         Case("too long: cut, hashed, suffix kept", ("a" * 70, 63, ""), "a" * 54 + "-6bd5e503"),
-        Case("too long with a suffix", ("b" * 70, 30, "-x"), "b" * 19 + "-" + names.stable_hash("b" * 70 + "-x") + "-x"),
-        Case("a cut never leaves a dangling separator", ("abc-" * 20, 20, ""), "abc-abc-abc-" + names.stable_hash("abc-" * 20)[:0] + names.stable_hash("abc-" * 20)),
+        Case(
+            "too long with a suffix",
+            ("b" * 70, 30, "-x"),
+            "b" * 19 + "-" + names.stable_hash("b" * 70 + "-x") + "-x",
+        ),
+        Case(
+            "a cut never leaves a dangling separator",
+            ("abc-" * 20, 21, ""),  # the cut "abc-abc-abc-" loses its hyphen before the hash's
+            "abc-abc-abc-" + names.stable_hash("abc-" * 20),
+        ),
     ],
     ids=lambda c: c.reason,
 )
@@ -324,7 +374,11 @@ def test_stable_hash_is_pinned() -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        Case("a reserved suffix is hashed away", "acme-dev-sales-s3alias", "acme-dev-sales-s3alias-" + names.stable_hash("acme-dev-sales-s3alias")),
+        Case(
+            "a reserved suffix is hashed away",
+            "acme-dev-sales-s3alias",
+            "acme-dev-sales-s3alias-" + names.stable_hash("acme-dev-sales-s3alias"),
+        ),
         Case("an ordinary name is kept", "acme-dev-sales-orders", "acme-dev-sales-orders"),
     ],
     ids=lambda c: c.reason,
@@ -389,7 +443,10 @@ def test_rules(case: Case) -> None:
 
 
 def test_catalog_identifier_turns_hyphens_into_underscores() -> None:
-    assert names.catalog_identifier("acme", "dev", "marketing", "campaign-performance") == "acme_dev_marketing_campaign_performance"
+    assert (
+        names.catalog_identifier("acme", "dev", "marketing", "campaign-performance")
+        == "acme_dev_marketing_campaign_performance"
+    )
 
 
 @pytest.mark.parametrize(
@@ -397,7 +454,11 @@ def test_catalog_identifier_turns_hyphens_into_underscores() -> None:
     [
         Case("fits", ("dev-sales-orders", "-p"), "dev-sales-orders-p"),
         Case("too short gets a suffix", ("a", "-p"), "a-p-sa"),
-        Case("too long is cut with a 6-character hash", ("dev-marketing-campaign-performance", "-p"), "dev-marketing-campaig-bf546a-p"),
+        Case(
+            "too long is cut with a 6-character hash",
+            ("dev-marketing-campaign-performance", "-p"),
+            "dev-marketing-campaig-bf546a-p",
+        ),
     ],
     ids=lambda c: c.reason,
 )

@@ -1,0 +1,495 @@
+"""Apply a ResourceGraph to an AWS API emulator with boto3 — a verification tool.
+
+This is NOT a second way to provision: it exists so that the resources `mesh plan`
+synthesizes meet real AWS APIs (input validation, policy parsing, IAM enforcement) on
+machines where the Pulumi engine cannot run. It refuses any endpoint that is not
+loopback, and in-process moto needs no endpoint at all. Real environments are only
+ever changed by `mesh provision` through Pulumi.
+
+Resources are applied in dependency order; placeholders such as `<name.keyId>` are
+replaced by the identifiers the emulator returns. Types an emulator does not offer
+(LocalStack community has no Glue or Athena) are skipped with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.errors import MeshError
+from infra.graph import Resource, ResourceGraph
+
+PLACEHOLDER = re.compile(r"<[^<>\s]+\.[A-Za-z]+>")
+SERVICE_OF_TYPE = {
+    "aws:s3": "s3",
+    "aws:kms": "kms",
+    "aws:iam": "iam",
+    "aws:glue": "glue",
+    "aws:athena": "athena",
+}
+ALL_SERVICES = frozenset(SERVICE_OF_TYPE.values())
+LOCALSTACK_COMMUNITY_SERVICES = frozenset({"s3", "kms", "iam", "sts"})
+
+
+class EmulatorError(MeshError):
+    """The emulator refused a resource, or the endpoint is not allowed."""
+
+
+def require_loopback(endpoint_url: str) -> None:
+    """Refuse endpoints that are not on this machine: the applier is for emulators only."""
+    host = urlparse(endpoint_url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise EmulatorError(
+            f"{endpoint_url} is not a loopback address; the emulator applier only talks to emulators on this machine",
+            hint="Use 127.0.0.1 or localhost (LocalStack, a moto server). Real environments are changed by `mesh provision`.",
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to apply: in-process moto (no endpoint) or a loopback emulator endpoint."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    services: frozenset[str] = ALL_SERVICES
+    access_key: str = "test"
+    secret_key: str = "test"  # noqa: S105 - emulator credentials, not a secret
+
+    def session(self) -> boto3.Session:
+        """A boto3 session with the emulator credentials."""
+        if self.endpoint_url is not None:
+            require_loopback(self.endpoint_url)
+        return boto3.Session(aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key, region_name=self.region)
+
+    def client(self, service: str, session: boto3.Session | None = None) -> BaseClient:
+        """A client for `service` at the target."""
+        return (session or self.session()).client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+
+@dataclass
+class Applied:
+    """What happened to one resource."""
+
+    urn: str
+    type: str
+    name: str
+    status: str  # "created" | "skipped"
+    reason: str = ""
+    physical: str = ""
+
+
+@dataclass
+class ApplyResult:
+    """Every resource's outcome and the real values that replaced placeholders."""
+
+    applied: list[Applied] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def created(self) -> list[Applied]:
+        """Resources the emulator now holds."""
+        return [a for a in self.applied if a.status == "created"]
+
+    @property
+    def skipped(self) -> list[Applied]:
+        """Resources not applied, each with its reason."""
+        return [a for a in self.applied if a.status == "skipped"]
+
+
+def rewrite_account(graph: ResourceGraph, old: str, new: str) -> ResourceGraph:
+    """The same graph with every occurrence of account `old` replaced by `new` (emulators use fixed accounts)."""
+    if old == new:
+        return graph
+    text = json.dumps(graph.as_dict()).replace(f":{old}:", f":{new}:").replace(f'"{old}"', f'"{new}"')
+    return ResourceGraph.from_dict(json.loads(text))
+
+
+def order(graph: ResourceGraph) -> list[Resource]:
+    """Cloud resources in dependency order (stable: registration order among equals)."""
+    resources = graph.cloud_resources()
+    position = {r.urn: i for i, r in enumerate(resources)}
+    done: set[str] = set()
+    ordered: list[Resource] = []
+
+    def visit(resource: Resource, trail: tuple[str, ...]) -> None:
+        if resource.urn in done:
+            return
+        if resource.urn in trail:
+            raise ValueError(f"dependency cycle through {resource.urn}")
+        for dependency in resource.dependencies:
+            if dependency in position:
+                visit(resources[position[dependency]], (*trail, resource.urn))
+        done.add(resource.urn)
+        ordered.append(resource)
+
+    for resource in resources:
+        visit(resource, ())
+    return ordered
+
+
+def _substitute(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), value)
+    if isinstance(value, list):
+        return [_substitute(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, values) for k, v in value.items()}
+    return value
+
+
+def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted((inputs.get("tags") or {}).items())]
+
+
+class _Applier:
+    """One boto3 call (or a few) per resource type."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.session = target.session()
+        self.clients: dict[str, BaseClient] = {}
+        self.values: dict[str, str] = {}
+
+    def client(self, service: str) -> BaseClient:
+        if service not in self.clients:
+            self.clients[service] = self.target.client(service, self.session)
+        return self.clients[service]
+
+    # --- S3 -------------------------------------------------------------------------
+    def bucket(self, r: Resource, i: dict[str, Any]) -> str:
+        s3 = self.client("s3")
+        kwargs: dict[str, Any] = {"Bucket": i["bucket"]}
+        if self.target.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.target.region}
+        s3.create_bucket(**kwargs)
+        if i.get("tags"):
+            s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tags(i)})
+        return str(i["bucket"])
+
+    def public_access_block(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("s3").put_public_access_block(
+            Bucket=i["bucket"],
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": bool(i.get("blockPublicAcls")),
+                "IgnorePublicAcls": bool(i.get("ignorePublicAcls")),
+                "BlockPublicPolicy": bool(i.get("blockPublicPolicy")),
+                "RestrictPublicBuckets": bool(i.get("restrictPublicBuckets")),
+            },
+        )
+        return str(i["bucket"])
+
+    def ownership(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("s3").put_bucket_ownership_controls(
+            Bucket=i["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]}
+        )
+        return str(i["bucket"])
+
+    def versioning(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("s3").put_bucket_versioning(
+            Bucket=i["bucket"], VersioningConfiguration={"Status": i["versioningConfiguration"]["status"]}
+        )
+        return str(i["bucket"])
+
+    def encryption(self, r: Resource, i: dict[str, Any]) -> str:
+        rules = []
+        for rule in i["rules"]:
+            default = rule["applyServerSideEncryptionByDefault"]
+            entry: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": default["sseAlgorithm"]}}
+            if default.get("kmsMasterKeyId"):
+                entry["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] = default["kmsMasterKeyId"]
+            if "bucketKeyEnabled" in rule:
+                entry["BucketKeyEnabled"] = bool(rule["bucketKeyEnabled"])
+            rules.append(entry)
+        self.client("s3").put_bucket_encryption(Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
+        return str(i["bucket"])
+
+    def lifecycle(self, r: Resource, i: dict[str, Any]) -> str:
+        rules = []
+        for rule in i["rules"]:
+            entry: dict[str, Any] = {"ID": rule["id"], "Status": rule["status"], "Filter": {"Prefix": (rule.get("filter") or {}).get("prefix", "")}}
+            if "expiration" in rule:
+                entry["Expiration"] = {"Days": rule["expiration"]["days"]}
+            if "noncurrentVersionExpiration" in rule:
+                entry["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrentVersionExpiration"]["noncurrentDays"]}
+            if "abortIncompleteMultipartUpload" in rule:
+                entry["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]}
+            rules.append(entry)
+        self.client("s3").put_bucket_lifecycle_configuration(Bucket=i["bucket"], LifecycleConfiguration={"Rules": rules})
+        return str(i["bucket"])
+
+    def logging(self, r: Resource, i: dict[str, Any]) -> str:
+        s3 = self.client("s3")
+        target = i["targetBucket"]
+        try:
+            s3.head_bucket(Bucket=target)
+        except ClientError:
+            # The access-log bucket belongs to the platform stack; stand it in so logging can point at it.
+            kwargs: dict[str, Any] = {"Bucket": target}
+            if self.target.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.target.region}
+            s3.create_bucket(**kwargs)
+            delivery = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "S3ServerAccessLogsDelivery",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{target}/*",
+                    }
+                ],
+            }
+            s3.put_bucket_policy(Bucket=target, Policy=json.dumps(delivery))
+        s3.put_bucket_logging(
+            Bucket=i["bucket"], BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": i.get("targetPrefix", "")}}
+        )
+        return str(i["bucket"])
+
+    def bucket_policy(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=i["policy"])
+        return str(i["bucket"])
+
+    def bucket_object(self, r: Resource, i: dict[str, Any]) -> str:
+        body: bytes = b""
+        source = i.get("source")
+        if isinstance(source, dict) and "fileAsset" in source:
+            body = Path(source["fileAsset"]).read_bytes()
+        elif isinstance(i.get("content"), str):
+            body = i["content"].encode()
+        kwargs: dict[str, Any] = {"Bucket": i["bucket"], "Key": i["key"], "Body": body}
+        if i.get("serverSideEncryption"):
+            kwargs["ServerSideEncryption"] = i["serverSideEncryption"]
+        if i.get("kmsKeyId"):
+            kwargs["SSEKMSKeyId"] = i["kmsKeyId"]
+        if i.get("contentType"):
+            kwargs["ContentType"] = i["contentType"]
+        self.client("s3").put_object(**kwargs)
+        return f"{i['bucket']}/{i['key']}"
+
+    # --- KMS ------------------------------------------------------------------------
+    def key(self, r: Resource, i: dict[str, Any]) -> str:
+        kms = self.client("kms")
+        created = kms.create_key(
+            Description=i.get("description", ""),
+            KeyUsage=i.get("keyUsage", "ENCRYPT_DECRYPT"),
+            KeySpec=i.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT"),
+            Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in _tags(i)],
+        )["KeyMetadata"]
+        if i.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=created["KeyId"])
+        self.values[f"<{r.name}.keyId>"] = created["KeyId"]
+        self.values[f"<{r.name}.arn>"] = created["Arn"]
+        return str(created["KeyId"])
+
+    def alias(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
+        return str(i["name"])
+
+    def key_policy(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("kms").put_key_policy(KeyId=i["keyId"], PolicyName="default", Policy=i["policy"])
+        return str(i["keyId"])
+
+    # --- IAM ------------------------------------------------------------------------
+    def policy(self, r: Resource, i: dict[str, Any]) -> str:
+        created = self.client("iam").create_policy(
+            PolicyName=i["name"], Path=i.get("path", "/"), PolicyDocument=i["policy"], Description=i.get("description", ""), Tags=_tags(i)
+        )["Policy"]
+        return str(created["Arn"])
+
+    def role(self, r: Resource, i: dict[str, Any]) -> str:
+        kwargs: dict[str, Any] = {
+            "RoleName": i["name"],
+            "Path": i.get("path", "/"),
+            "AssumeRolePolicyDocument": i["assumeRolePolicy"],
+            "Description": i.get("description", ""),
+            "MaxSessionDuration": i.get("maxSessionDuration", 3600),
+            "Tags": _tags(i),
+        }
+        if i.get("permissionsBoundary"):
+            kwargs["PermissionsBoundary"] = i["permissionsBoundary"]
+        created = self.client("iam").create_role(**kwargs)["Role"]
+        self.values[f"<{r.name}.uniqueId>"] = created["RoleId"]
+        return str(created["Arn"])
+
+    def role_policy(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("iam").put_role_policy(RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"])
+        return f"{i['role']}:{i['name']}"
+
+    # --- Glue and Athena --------------------------------------------------------------
+    def database(self, r: Resource, i: dict[str, Any]) -> str:
+        glue = self.client("glue")
+        glue.create_database(
+            DatabaseInput={"Name": i["name"], "Description": i.get("description", ""), "LocationUri": i.get("locationUri", ""), "Parameters": i.get("parameters", {})},
+            Tags=i.get("tags") or {},
+        )
+        return str(i["name"])
+
+    def table(self, r: Resource, i: dict[str, Any]) -> str:
+        sd = i.get("storageDescriptor") or {}
+        descriptor: dict[str, Any] = {
+            "Columns": [{"Name": c["name"], "Type": c["type"], **({"Comment": c["comment"]} if c.get("comment") else {})} for c in sd.get("columns", [])],
+            "Location": sd.get("location", ""),
+        }
+        if sd.get("inputFormat"):
+            descriptor |= {
+                "InputFormat": sd["inputFormat"],
+                "OutputFormat": sd["outputFormat"],
+                "Compressed": bool(sd.get("compressed")),
+                "SerdeInfo": {"SerializationLibrary": sd["serDeInfo"]["serializationLibrary"], "Parameters": sd["serDeInfo"].get("parameters", {})},
+            }
+        table_input: dict[str, Any] = {
+            "Name": i["name"],
+            "Description": i.get("description", ""),
+            "TableType": i.get("tableType", "EXTERNAL_TABLE"),
+            "Parameters": i.get("parameters", {}),
+            "StorageDescriptor": descriptor,
+            "PartitionKeys": [{"Name": k["name"], "Type": k["type"]} for k in i.get("partitionKeys", [])],
+        }
+        self.client("glue").create_table(DatabaseName=i["databaseName"], TableInput=table_input)
+        return f"{i['databaseName']}.{i['name']}"
+
+    def security_configuration(self, r: Resource, i: dict[str, Any]) -> str:
+        enc = i["encryptionConfiguration"]
+        self.client("glue").create_security_configuration(
+            Name=i["name"],
+            EncryptionConfiguration={
+                "S3Encryption": [{"S3EncryptionMode": enc["s3Encryption"]["s3EncryptionMode"], "KmsKeyArn": enc["s3Encryption"].get("kmsKeyArn", "")}],
+                "CloudWatchEncryption": {"CloudWatchEncryptionMode": enc["cloudwatchEncryption"]["cloudwatchEncryptionMode"]},
+                "JobBookmarksEncryption": {
+                    "JobBookmarksEncryptionMode": enc["jobBookmarksEncryption"]["jobBookmarksEncryptionMode"],
+                    "KmsKeyArn": enc["jobBookmarksEncryption"].get("kmsKeyArn", ""),
+                },
+            },
+        )
+        return str(i["name"])
+
+    def job(self, r: Resource, i: dict[str, Any]) -> str:
+        command = i["command"]
+        self.client("glue").create_job(
+            Name=i["name"],
+            Role=i["roleArn"],
+            Command={"Name": command["name"], "ScriptLocation": command["scriptLocation"], "PythonVersion": command.get("pythonVersion", "3")},
+            DefaultArguments=i.get("defaultArguments", {}),
+            GlueVersion=i.get("glueVersion", "4.0"),
+            SecurityConfiguration=i.get("securityConfiguration", ""),
+            MaxRetries=i.get("maxRetries", 0),
+            Timeout=i.get("timeout", 60),
+            WorkerType=i.get("workerType", "G.1X"),
+            NumberOfWorkers=i.get("numberOfWorkers", 2),
+            Tags=i.get("tags") or {},
+        )
+        return str(i["name"])
+
+    def trigger(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("glue").create_trigger(
+            Name=i["name"],
+            Type=i["type"],
+            Schedule=i.get("schedule", ""),
+            Actions=[{"JobName": a["jobName"]} for a in i.get("actions", [])],
+            StartOnCreation=bool(i.get("startOnCreation")),
+            Tags=i.get("tags") or {},
+        )
+        return str(i["name"])
+
+    def workgroup(self, r: Resource, i: dict[str, Any]) -> str:
+        config = i.get("configuration") or {}
+        results = config.get("resultConfiguration") or {}
+        encryption = results.get("encryptionConfiguration") or {}
+        configuration: dict[str, Any] = {
+            "EnforceWorkGroupConfiguration": bool(config.get("enforceWorkgroupConfiguration")),
+            "PublishCloudWatchMetricsEnabled": bool(config.get("publishCloudwatchMetricsEnabled")),
+            "ResultConfiguration": {"OutputLocation": results.get("outputLocation", "")},
+        }
+        if encryption:
+            configuration["ResultConfiguration"]["EncryptionConfiguration"] = {
+                "EncryptionOption": encryption["encryptionOption"],
+                **({"KmsKey": encryption["kmsKeyArn"]} if encryption.get("kmsKeyArn") else {}),
+            }
+        if config.get("bytesScannedCutoffPerQuery"):
+            configuration["BytesScannedCutoffPerQuery"] = int(config["bytesScannedCutoffPerQuery"])
+        self.client("athena").create_work_group(
+            Name=i["name"], Description=i.get("description", ""), Configuration=configuration, Tags=_tags(i)
+        )
+        return str(i["name"])
+
+
+APPLIERS: dict[str, Callable[[_Applier, Resource, dict[str, Any]], str]] = {
+    "aws:s3/bucket:Bucket": _Applier.bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _Applier.public_access_block,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _Applier.ownership,
+    "aws:s3/bucketVersioning:BucketVersioning": _Applier.versioning,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _Applier.encryption,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _Applier.lifecycle,
+    "aws:s3/bucketLogging:BucketLogging": _Applier.logging,
+    "aws:s3/bucketPolicy:BucketPolicy": _Applier.bucket_policy,
+    "aws:s3/bucketObjectv2:BucketObjectv2": _Applier.bucket_object,
+    "aws:kms/key:Key": _Applier.key,
+    "aws:kms/alias:Alias": _Applier.alias,
+    "aws:kms/keyPolicy:KeyPolicy": _Applier.key_policy,
+    "aws:iam/policy:Policy": _Applier.policy,
+    "aws:iam/role:Role": _Applier.role,
+    "aws:iam/rolePolicy:RolePolicy": _Applier.role_policy,
+    "aws:glue/catalogDatabase:CatalogDatabase": _Applier.database,
+    "aws:glue/catalogTable:CatalogTable": _Applier.table,
+    "aws:glue/securityConfiguration:SecurityConfiguration": _Applier.security_configuration,
+    "aws:glue/job:Job": _Applier.job,
+    "aws:glue/trigger:Trigger": _Applier.trigger,
+    "aws:athena/workgroup:Workgroup": _Applier.workgroup,
+}
+SUPPORTED_TYPES = frozenset(APPLIERS)
+
+
+def service_of(type_: str) -> str:
+    """`aws:s3/bucket:Bucket` → `s3`."""
+    return SERVICE_OF_TYPE.get(type_.split("/", 1)[0], type_)
+
+
+def apply_graph(graph: ResourceGraph, target: Target, *, on_resource: Callable[[Applied], None] | None = None) -> ApplyResult:
+    """Create every resource of `graph` on `target`, in dependency order.
+
+    Raises `EmulatorError` naming the resource when the emulator rejects one; what was
+    created before stays (an emulator is thrown away after use).
+    """
+    applier = _Applier(target)
+    result = ApplyResult(values=applier.values)
+    for resource in order(graph):
+        service = service_of(resource.type)
+        apply = APPLIERS.get(resource.type)
+        if apply is None:
+            outcome = Applied(resource.urn, resource.type, resource.name, "skipped", f"mesh has no emulator applier for {resource.type}")
+        elif service not in target.services:
+            outcome = Applied(resource.urn, resource.type, resource.name, "skipped", f"this emulator does not offer {service}")
+        else:
+            inputs = _substitute(resource.inputs, applier.values)
+            try:
+                physical = apply(applier, resource, inputs)
+            except (ClientError, BotoCoreError, KeyError) as e:
+                raise EmulatorError(
+                    f"the emulator rejected {resource.name} ({resource.type}): {e}",
+                    hint="The resource's inputs are shown by `mesh plan --output json`.",
+                ) from e
+            outcome = Applied(resource.urn, resource.type, resource.name, "created", physical=physical)
+        result.applied.append(outcome)
+        if on_resource is not None:
+            on_resource(outcome)
+    return result
+
+
+def types_in(graph: ResourceGraph) -> Iterable[str]:
+    """The distinct cloud resource types of a graph."""
+    return sorted({r.type for r in graph.cloud_resources()})
