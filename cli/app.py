@@ -10,10 +10,12 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from cli import init as init_cmd
 from cli import plan as plan_cmd
+from cli import prove as prove_cmd
 from cli import schema as schema_cmd
 from cli import validate as validate_cmd
 from cli.console import err
@@ -33,14 +35,14 @@ class _MeshGroup(TyperGroup):
         except MeshError as e:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]Error:[/] {e.message}", markup=True)
+            err.print(f"[bold red]Error:[/] {escape(e.message)}", markup=True)
             if e.hint:
-                err.print(f"[dim]Hint:[/] {e.hint}", markup=True)
+                err.print(f"[dim]Hint:[/] {escape(e.hint)}", markup=True)
             raise typer.Exit(e.exit_code) from None
         except Exception as e:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]Error:[/] unexpected {type(e).__name__}: {e}", markup=True)
+            err.print(f"[bold red]Error:[/] unexpected {type(e).__name__}: {escape(str(e))}", markup=True)
             err.print("[dim]Hint:[/] run again with --debug for the traceback, and report it.", markup=True)
             raise typer.Exit(1) from None
 
@@ -83,6 +85,7 @@ app.command("validate")(validate_cmd.validate)
 app.command("init")(init_cmd.init)
 app.command("schema")(schema_cmd.schema)
 app.command("plan")(plan_cmd.plan)
+app.command("prove")(prove_cmd.prove)
 
 
 def main() -> None:

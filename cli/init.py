@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli.console import err, out
 from infra.errors import MeshError, UsageError
@@ -44,7 +45,7 @@ def _ask(
             problem = f"choose one of: {', '.join(choices)}"
         if problem is None:
             return answer
-        err.print(f"  {problem}")
+        err.print(f"  {problem}", markup=False)
 
 
 def init(
@@ -120,8 +121,8 @@ def init(
     except MeshError:
         target.unlink()
         raise
-    out.print(f"[green]✓[/] wrote {target}", markup=True)
-    out.print(f"Next: edit the schema, then run: mesh validate {target} && mesh plan {target}")
+    out.print(f"[green]✓[/] wrote {escape(str(target))}", markup=True)
+    out.print(f"Next: edit the schema, then run: mesh validate {target} && mesh plan {target}", markup=False)
     if config is None:
         err.print(
             "[yellow]warning:[/] no mesh.yaml found, so the domain was not checked against a platform config.",

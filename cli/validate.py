@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
 from infra.errors import Severity
@@ -50,17 +51,17 @@ def render(report: ValidationReport) -> None:
             meta, spec = file.request.metadata, file.request.spec
             consumers = len(spec.access.consumers)
             out.print(
-                f"[green]✓[/] {file.file}: {meta.domain}/{meta.name} {meta.version} "
+                f"[green]✓[/] {escape(file.file)}: {meta.domain}/{meta.name} {meta.version} "
                 f"({spec.cloud}, {spec.classification}) — {len(spec.output_ports)} port(s), "
                 f"{consumers} consumer domain(s)",
                 markup=True,
             )
         else:
             noun = "problem" if len(errors) == 1 else "problems"
-            out.print(f"[red]✗[/] {file.file}: {len(errors)} {noun}", markup=True)
+            out.print(f"[red]✗[/] {escape(file.file)}: {len(errors)} {noun}", markup=True)
             for problem in errors:
                 out.print(f"  {problem}", markup=False)
         for problem in warnings:
-            out.print(f"  [yellow]warning:[/] {problem}", markup=True)
+            out.print(f"  [yellow]warning:[/] {escape(str(problem))}", markup=True)
     if not report.valid:
         err.print("Fix the fields named above and run mesh validate again.")

@@ -97,7 +97,17 @@ def _too_deep(file: str) -> Problem:
 
 def parse_document(text: str, *, file: str) -> Document:
     """Parse YAML text into a `Document`; malformed YAML raises `DocumentInvalid` with its position."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as e:  # raised while reading, before any parsing
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        character = e.character if isinstance(e.character, int) else ord(e.character)
+        message = f"not valid YAML: the character U+{character:04X} is not allowed in YAML ({e.reason})"
+        raise DocumentInvalid(
+            [Problem(file=file, path="", message=message, line=line, column=column)],
+            hint="Remove the control character, or write it as an escape inside a double-quoted string.",
+        ) from e
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

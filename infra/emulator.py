@@ -67,17 +67,21 @@ class Target:
     region: str = "us-east-1"
     services: frozenset[str] = ALL_SERVICES
     access_key: str = "test"
-    secret_key: str = "test"  # noqa: S105 - emulator credentials, not a secret
+    secret_key: str = "test"  # emulator credentials, not a secret
 
     def session(self) -> boto3.Session:
         """A boto3 session with the emulator credentials."""
         if self.endpoint_url is not None:
             require_loopback(self.endpoint_url)
-        return boto3.Session(aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key, region_name=self.region)
+        return boto3.Session(
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key, region_name=self.region
+        )
 
     def client(self, service: str, session: boto3.Session | None = None) -> BaseClient:
         """A client for `service` at the target."""
-        return (session or self.session()).client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+        return (session or self.session()).client(
+            service, endpoint_url=self.endpoint_url, region_name=self.region
+        )
 
 
 @dataclass
@@ -194,7 +198,8 @@ class _Applier:
 
     def ownership(self, r: Resource, i: dict[str, Any]) -> str:
         self.client("s3").put_bucket_ownership_controls(
-            Bucket=i["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]}
+            Bucket=i["bucket"],
+            OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]},
         )
         return str(i["bucket"])
 
@@ -208,27 +213,41 @@ class _Applier:
         rules = []
         for rule in i["rules"]:
             default = rule["applyServerSideEncryptionByDefault"]
-            entry: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": default["sseAlgorithm"]}}
+            entry: dict[str, Any] = {
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": default["sseAlgorithm"]}
+            }
             if default.get("kmsMasterKeyId"):
                 entry["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] = default["kmsMasterKeyId"]
             if "bucketKeyEnabled" in rule:
                 entry["BucketKeyEnabled"] = bool(rule["bucketKeyEnabled"])
             rules.append(entry)
-        self.client("s3").put_bucket_encryption(Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
+        self.client("s3").put_bucket_encryption(
+            Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
+        )
         return str(i["bucket"])
 
     def lifecycle(self, r: Resource, i: dict[str, Any]) -> str:
         rules = []
         for rule in i["rules"]:
-            entry: dict[str, Any] = {"ID": rule["id"], "Status": rule["status"], "Filter": {"Prefix": (rule.get("filter") or {}).get("prefix", "")}}
+            entry: dict[str, Any] = {
+                "ID": rule["id"],
+                "Status": rule["status"],
+                "Filter": {"Prefix": (rule.get("filter") or {}).get("prefix", "")},
+            }
             if "expiration" in rule:
                 entry["Expiration"] = {"Days": rule["expiration"]["days"]}
             if "noncurrentVersionExpiration" in rule:
-                entry["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrentVersionExpiration"]["noncurrentDays"]}
+                entry["NoncurrentVersionExpiration"] = {
+                    "NoncurrentDays": rule["noncurrentVersionExpiration"]["noncurrentDays"]
+                }
             if "abortIncompleteMultipartUpload" in rule:
-                entry["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]}
+                entry["AbortIncompleteMultipartUpload"] = {
+                    "DaysAfterInitiation": rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+                }
             rules.append(entry)
-        self.client("s3").put_bucket_lifecycle_configuration(Bucket=i["bucket"], LifecycleConfiguration={"Rules": rules})
+        self.client("s3").put_bucket_lifecycle_configuration(
+            Bucket=i["bucket"], LifecycleConfiguration={"Rules": rules}
+        )
         return str(i["bucket"])
 
     def logging(self, r: Resource, i: dict[str, Any]) -> str:
@@ -256,7 +275,10 @@ class _Applier:
             }
             s3.put_bucket_policy(Bucket=target, Policy=json.dumps(delivery))
         s3.put_bucket_logging(
-            Bucket=i["bucket"], BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": i.get("targetPrefix", "")}}
+            Bucket=i["bucket"],
+            BucketLoggingStatus={
+                "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": i.get("targetPrefix", "")}
+            },
         )
         return str(i["bucket"])
 
@@ -307,7 +329,11 @@ class _Applier:
     # --- IAM ------------------------------------------------------------------------
     def policy(self, r: Resource, i: dict[str, Any]) -> str:
         created = self.client("iam").create_policy(
-            PolicyName=i["name"], Path=i.get("path", "/"), PolicyDocument=i["policy"], Description=i.get("description", ""), Tags=_tags(i)
+            PolicyName=i["name"],
+            Path=i.get("path", "/"),
+            PolicyDocument=i["policy"],
+            Description=i.get("description", ""),
+            Tags=_tags(i),
         )["Policy"]
         return str(created["Arn"])
 
@@ -327,14 +353,21 @@ class _Applier:
         return str(created["Arn"])
 
     def role_policy(self, r: Resource, i: dict[str, Any]) -> str:
-        self.client("iam").put_role_policy(RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"])
+        self.client("iam").put_role_policy(
+            RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"]
+        )
         return f"{i['role']}:{i['name']}"
 
     # --- Glue and Athena --------------------------------------------------------------
     def database(self, r: Resource, i: dict[str, Any]) -> str:
         glue = self.client("glue")
         glue.create_database(
-            DatabaseInput={"Name": i["name"], "Description": i.get("description", ""), "LocationUri": i.get("locationUri", ""), "Parameters": i.get("parameters", {})},
+            DatabaseInput={
+                "Name": i["name"],
+                "Description": i.get("description", ""),
+                "LocationUri": i.get("locationUri", ""),
+                "Parameters": i.get("parameters", {}),
+            },
             Tags=i.get("tags") or {},
         )
         return str(i["name"])
@@ -342,7 +375,14 @@ class _Applier:
     def table(self, r: Resource, i: dict[str, Any]) -> str:
         sd = i.get("storageDescriptor") or {}
         descriptor: dict[str, Any] = {
-            "Columns": [{"Name": c["name"], "Type": c["type"], **({"Comment": c["comment"]} if c.get("comment") else {})} for c in sd.get("columns", [])],
+            "Columns": [
+                {
+                    "Name": c["name"],
+                    "Type": c["type"],
+                    **({"Comment": c["comment"]} if c.get("comment") else {}),
+                }
+                for c in sd.get("columns", [])
+            ],
             "Location": sd.get("location", ""),
         }
         if sd.get("inputFormat"):
@@ -350,7 +390,10 @@ class _Applier:
                 "InputFormat": sd["inputFormat"],
                 "OutputFormat": sd["outputFormat"],
                 "Compressed": bool(sd.get("compressed")),
-                "SerdeInfo": {"SerializationLibrary": sd["serDeInfo"]["serializationLibrary"], "Parameters": sd["serDeInfo"].get("parameters", {})},
+                "SerdeInfo": {
+                    "SerializationLibrary": sd["serDeInfo"]["serializationLibrary"],
+                    "Parameters": sd["serDeInfo"].get("parameters", {}),
+                },
             }
         table_input: dict[str, Any] = {
             "Name": i["name"],
@@ -368,8 +411,15 @@ class _Applier:
         self.client("glue").create_security_configuration(
             Name=i["name"],
             EncryptionConfiguration={
-                "S3Encryption": [{"S3EncryptionMode": enc["s3Encryption"]["s3EncryptionMode"], "KmsKeyArn": enc["s3Encryption"].get("kmsKeyArn", "")}],
-                "CloudWatchEncryption": {"CloudWatchEncryptionMode": enc["cloudwatchEncryption"]["cloudwatchEncryptionMode"]},
+                "S3Encryption": [
+                    {
+                        "S3EncryptionMode": enc["s3Encryption"]["s3EncryptionMode"],
+                        "KmsKeyArn": enc["s3Encryption"].get("kmsKeyArn", ""),
+                    }
+                ],
+                "CloudWatchEncryption": {
+                    "CloudWatchEncryptionMode": enc["cloudwatchEncryption"]["cloudwatchEncryptionMode"]
+                },
                 "JobBookmarksEncryption": {
                     "JobBookmarksEncryptionMode": enc["jobBookmarksEncryption"]["jobBookmarksEncryptionMode"],
                     "KmsKeyArn": enc["jobBookmarksEncryption"].get("kmsKeyArn", ""),
@@ -383,7 +433,11 @@ class _Applier:
         self.client("glue").create_job(
             Name=i["name"],
             Role=i["roleArn"],
-            Command={"Name": command["name"], "ScriptLocation": command["scriptLocation"], "PythonVersion": command.get("pythonVersion", "3")},
+            Command={
+                "Name": command["name"],
+                "ScriptLocation": command["scriptLocation"],
+                "PythonVersion": command.get("pythonVersion", "3"),
+            },
             DefaultArguments=i.get("defaultArguments", {}),
             GlueVersion=i.get("glueVersion", "4.0"),
             SecurityConfiguration=i.get("securityConfiguration", ""),
@@ -459,7 +513,9 @@ def service_of(type_: str) -> str:
     return SERVICE_OF_TYPE.get(type_.split("/", 1)[0], type_)
 
 
-def apply_graph(graph: ResourceGraph, target: Target, *, on_resource: Callable[[Applied], None] | None = None) -> ApplyResult:
+def apply_graph(
+    graph: ResourceGraph, target: Target, *, on_resource: Callable[[Applied], None] | None = None
+) -> ApplyResult:
     """Create every resource of `graph` on `target`, in dependency order.
 
     Raises `EmulatorError` naming the resource when the emulator rejects one; what was
@@ -471,9 +527,21 @@ def apply_graph(graph: ResourceGraph, target: Target, *, on_resource: Callable[[
         service = service_of(resource.type)
         apply = APPLIERS.get(resource.type)
         if apply is None:
-            outcome = Applied(resource.urn, resource.type, resource.name, "skipped", f"mesh has no emulator applier for {resource.type}")
+            outcome = Applied(
+                resource.urn,
+                resource.type,
+                resource.name,
+                "skipped",
+                f"mesh has no emulator applier for {resource.type}",
+            )
         elif service not in target.services:
-            outcome = Applied(resource.urn, resource.type, resource.name, "skipped", f"this emulator does not offer {service}")
+            outcome = Applied(
+                resource.urn,
+                resource.type,
+                resource.name,
+                "skipped",
+                f"this emulator does not offer {service}",
+            )
         else:
             inputs = _substitute(resource.inputs, applier.values)
             try:

@@ -63,8 +63,8 @@ class _TypeReader:
             fields = []
             while True:
                 field_name = self.take()
-                keys, repeated = self.read()
-                fields.append({"name": field_name, **keys, "mode": "REPEATED" if repeated else "NULLABLE"})
+                member, repeated = self.read()
+                fields.append({"name": field_name, **member, "mode": "REPEATED" if repeated else "NULLABLE"})
                 if self.peek() != ",":
                     break
                 self.take()

@@ -123,6 +123,16 @@ def test_problem_points_into_the_file() -> None:
             "bad.yaml:1:1: the document is a str; expected a mapping with apiVersion, kind, ...",
         ),
         Case(
+            "a control character YAML does not allow",
+            "kind: Data\x07Product\n",
+            "bad.yaml:1:11: not valid YAML: the character U+0007 is not allowed in YAML (special characters are not allowed)",
+        ),
+        Case(
+            "nesting deeper than any request",
+            "[" * 5000 + "]" * 5000,
+            "bad.yaml: nested too deeply to read; a request needs only a few levels",
+        ),
+        Case(
             "two documents in one file",
             "a: 1\n---\nb: 2\n",
             "bad.yaml:2:1: not valid YAML: expected a single document in the stream, but found another document",

@@ -1,0 +1,156 @@
+"""The access proof on moto: it passes on every AWS example and catches widened and narrowed policies."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.graph import Resource, ResourceGraph
+from infra.proof import EVALUATED, EXECUTED, ProofResult, prove
+from infra.spec import ProductSpec
+from infra.synth import synthesize_spec
+from infra.validation import load_spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REGISTERED = ["sales", "marketing", "finance", "support"]
+
+
+@pytest.fixture(scope="module")
+def sales() -> tuple[ProductSpec, ResourceGraph]:
+    spec, _, _ = load_spec(EXAMPLES / "products" / "sales-orders.yaml", platform_path=None, environment=None)
+    return spec, synthesize_spec(spec)
+
+
+@pytest.mark.parametrize("example", ["sales-orders", "finance-payroll"])
+def test_proof_passes_on_every_aws_example(example: str) -> None:
+    spec, _, _ = load_spec(EXAMPLES / "products" / f"{example}.yaml", platform_path=None, environment=None)
+    result = prove(spec, synthesize_spec(spec), registered_domains=REGISTERED)
+    assert result.passed, result.mismatches
+    methods = {c.method for c in result.cells}
+    assert methods == {EXECUTED, EVALUATED}
+    # Every principal appears: producer, each consumer, an unrelated domain, anonymous.
+    principals = {c.principal for c in result.cells}
+    assert {"producer", "anonymous", *(g.domain for g in spec.grants)} <= principals
+    assert len(principals) == len(spec.grants) + 3
+
+
+def test_matrix_shows_consumer_reads_granted_port_and_is_denied_writes(
+    sales: tuple[ProductSpec, ResourceGraph],
+) -> None:
+    spec, graph = sales
+    result = prove(spec, graph, registered_domains=REGISTERED)
+    cell = {(c.principal, c.port, c.operation): c for c in result.cells}
+    assert cell[("marketing", "order_lines", "read")].observed is True
+    assert cell[("marketing", "order_lines", "read")].method == EXECUTED
+    assert cell[("marketing", "order_lines", "write")].observed is False
+    assert cell[("marketing", "order_lines", "write")].detail == "AccessDenied"
+    assert cell[("marketing", "daily_revenue", "read")].observed is False
+    assert cell[("producer", "daily_revenue", "write")].observed is True
+    assert cell[("support", "order_lines", "read")].observed is False
+    assert cell[("anonymous", "order_lines", "read")].method == EVALUATED
+
+
+def _mutate_policy(
+    graph: ResourceGraph, role: str, change: Callable[[list[dict[str, Any]]], None]
+) -> ResourceGraph:
+    resources = []
+    for resource in graph.resources:
+        if resource.type == "aws:iam/rolePolicy:RolePolicy" and resource.inputs.get("role") == role:
+            document = json.loads(resource.inputs["policy"])
+            change(document["Statement"])
+            inputs = copy.deepcopy(resource.inputs) | {"policy": json.dumps(document)}
+            resource = replace(resource, inputs=inputs)  # noqa: PLW2901 - rebuilding the list
+        resources.append(resource)
+    return ResourceGraph(stack=graph.stack, project=graph.project, resources=resources)
+
+
+def _give_write(statements: list[dict[str, Any]]) -> None:
+    statements.append(
+        {
+            "Sid": "WidenedWrite",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": ["arn:aws:s3:::acme-dev-sales-orders/data/order_lines/*"],
+        }
+    )
+
+
+def _grant_other_port(statements: list[dict[str, Any]]) -> None:
+    for statement in statements:
+        if statement["Sid"] == "ReadGrantedPorts":
+            statement["Resource"].append("arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/*")
+
+
+def _drop_read(statements: list[dict[str, Any]]) -> None:
+    statements[:] = [s for s in statements if s["Sid"] != "ReadGrantedPorts"]
+
+
+@dataclass
+class Case:
+    reason: str
+    role_of: str  # grant domain whose role policy is changed
+    change: Callable[[list[dict[str, Any]]], None]
+    want: tuple[
+        str, str, str, bool, bool, str | None
+    ]  # principal, port, operation, expected, observed, statement
+
+
+CASES = [
+    Case(
+        "a consumer given write",
+        "marketing",
+        _give_write,
+        ("marketing", "order_lines", "write", False, True, "WidenedWrite"),
+    ),
+    Case(
+        "a consumer granted a port it was not given",
+        "marketing",
+        _grant_other_port,
+        ("marketing", "daily_revenue", "read", False, True, "ReadGrantedPorts"),
+    ),
+    Case("a missing grant", "finance", _drop_read, ("finance", "daily_revenue", "read", True, False, None)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.reason)
+def test_proof_catches_widened_and_narrowed_policies(
+    case: Case, sales: tuple[ProductSpec, ResourceGraph]
+) -> None:
+    spec, graph = sales
+    role = next(g.aws_role for g in spec.grants if g.domain == case.role_of)
+    result: ProofResult = prove(spec, _mutate_policy(graph, role, case.change), registered_domains=REGISTERED)
+    assert not result.passed, case.reason
+    found = [
+        (c.principal, c.port, c.operation, c.expected, c.observed, c.statement) for c in result.mismatches
+    ]
+    assert case.want in found, f"{case.reason}: {found}"
+    assert all(c.method == EXECUTED for c in result.mismatches if c.operation in ("read", "write")), (
+        case.reason
+    )
+
+
+def test_proof_catches_a_bucket_policy_granting_an_unrelated_domain(
+    sales: tuple[ProductSpec, ResourceGraph],
+) -> None:
+    spec, graph = sales
+    resources: list[Resource] = []
+    for resource in graph.resources:
+        if resource.type == "aws:s3/bucketPolicy:BucketPolicy":
+            document = json.loads(resource.inputs["policy"])
+            document["Statement"].append({
+                "Sid": "LeakToSupport", "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:role/acme-dev-support-unrelated-reader"},
+                "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-dev-sales-orders/data/*"],
+            })  # fmt: skip
+            resource = replace(resource, inputs=resource.inputs | {"policy": json.dumps(document)})  # noqa: PLW2901
+        resources.append(resource)
+    result = prove(spec, ResourceGraph(graph.stack, graph.project, resources), registered_domains=REGISTERED)
+    leaks = [c for c in result.mismatches if c.principal == "support" and c.operation == "bucket-policy-read"]
+    assert {c.port for c in leaks} == {"order_lines", "daily_revenue"}
+    assert all(c.statement == "LeakToSupport" and c.method == EVALUATED for c in leaks)
