@@ -18,6 +18,7 @@ from cli import plan as plan_cmd
 from cli import prove as prove_cmd
 from cli import schema as schema_cmd
 from cli import validate as validate_cmd
+from cli import verify as verify_cmd
 from cli.console import err
 from infra.errors import MeshError
 
@@ -86,6 +87,8 @@ app.command("init")(init_cmd.init)
 app.command("schema")(schema_cmd.schema)
 app.command("plan")(plan_cmd.plan)
 app.command("prove")(prove_cmd.prove)
+app.command("verify")(verify_cmd.verify)
+app.command("emulate")(verify_cmd.emulate)
 
 
 def main() -> None:
