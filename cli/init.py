@@ -114,6 +114,7 @@ def init(
             f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
         )
     text = render_request(answers)
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     try:
         loaded = load_platform(platform_path) if platform_path else None

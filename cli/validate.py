@@ -9,12 +9,19 @@ import typer
 from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
-from infra.errors import Severity
+from infra.errors import Severity, UsageError
+from infra.platform import PLATFORM_FILE
 from infra.validation import ValidationReport, validate_files
 
 
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Request files (YAML) to check.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Request files (YAML) to check; a folder stands for the YAML files under it.",
+            show_default=False,
+        ),
+    ],
     platform: Annotated[
         Path | None,
         typer.Option(
@@ -34,12 +41,37 @@ def validate(
 
     Example: mesh validate examples/sales-orders.yaml --platform examples/mesh.yaml
     """
-    report = validate_files(files, platform_path=platform, environment=env)
+    report = validate_files(request_files(files), platform_path=platform, environment=env)
     if output is Output.JSON:
         print_json(report.as_dict())
     else:
         render(report)
     raise typer.Exit(0 if report.valid else 1)
+
+
+def request_files(paths: list[Path]) -> list[Path]:
+    """The files to check: files as given, and for a folder the `*.yaml`/`*.yml` files under it.
+
+    Hidden folders (`.git`, `.github`, `.mesh`) and platform configs (`mesh.yaml`) are
+    skipped; a folder with no request in it is a usage error.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in (".yaml", ".yml")
+            and p.is_file()
+            and p.name != PLATFORM_FILE
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise UsageError(f"no request files (*.yaml, *.yml) in {path}")
+        files += found
+    return files
 
 
 def render(report: ValidationReport) -> None:

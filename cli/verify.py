@@ -18,13 +18,21 @@ MARK = {"pass": "[green]✓[/]", "drift": "[red]✗[/]", "skipped": "[dim]–[/]
 
 def verify(
     file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
-    env: Annotated[str, typer.Option("--env", "-e", help="Environment from mesh.yaml whose resources to check.")],
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Environment from mesh.yaml whose resources to check.")
+    ],
     endpoint_url: Annotated[
         str | None,
-        typer.Option("--endpoint-url", help="A loopback emulator (LocalStack, moto server) instead of real AWS."),
+        typer.Option(
+            "--endpoint-url", help="A loopback emulator (LocalStack, moto server) instead of real AWS."
+        ),
     ] = None,
-    platform: Annotated[Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")] = None,
-    output: Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")] = Output.TABLE,
+    platform: Annotated[
+        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+    ] = None,
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
+    ] = Output.TABLE,
 ) -> None:
     """Check that what runs is still what was requested; exit 1 on drift.
 
@@ -61,7 +69,9 @@ def render(result: VerifyResult) -> None:
     drift = result.drift
     if drift:
         resources = len({(c.kind, c.resource) for c in drift})
-        out.print(f"[red]Drift[/]: {len(drift)} check(s) failed on {resources} resource(s) of {escape(result.stack)}.")
+        out.print(
+            f"[red]Drift[/]: {len(drift)} check(s) failed on {resources} resource(s) of {escape(result.stack)}."
+        )
         err.print("Re-apply with `mesh provision`, or find who changed it (CloudTrail) before you do.")
     else:
         out.print(f"[green]No drift[/]: {len(result.checks)} checks on {escape(result.stack)}.")
@@ -69,12 +79,21 @@ def render(result: VerifyResult) -> None:
 
 def emulate(
     file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
-    endpoint_url: Annotated[str, typer.Option("--endpoint-url", help="Loopback emulator endpoint, e.g. http://127.0.0.1:4566.")],
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment from mesh.yaml (its account should be the emulator's).")] = None,
+    endpoint_url: Annotated[
+        str, typer.Option("--endpoint-url", help="Loopback emulator endpoint, e.g. http://127.0.0.1:4566.")
+    ],
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment from mesh.yaml (its account should be the emulator's)."
+        ),
+    ] = None,
     services: Annotated[
         str, typer.Option(help="Services the emulator offers; other resources are skipped with the reason.")
     ] = "s3,iam,sts,kms",
-    platform: Annotated[Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")] = None,
+    platform: Annotated[
+        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+    ] = None,
 ) -> None:
     """Apply a plan to a local emulator (LocalStack, moto server) — for verification only.
 
@@ -90,7 +109,11 @@ def emulate(
     require_loopback(endpoint_url)
     spec, _, _ = load_spec(file, platform_path=platform, environment=env)
     _require_aws(spec.cloud, file)
-    target = Target(endpoint_url=endpoint_url, region=spec.require_aws().region, services=frozenset(s.strip() for s in services.split(",")))
+    target = Target(
+        endpoint_url=endpoint_url,
+        region=spec.require_aws().region,
+        services=frozenset(s.strip() for s in services.split(",")),
+    )
     graph = synthesize_spec(spec)
     with err.status(f"Applying {len(graph.cloud_resources())} resources to {endpoint_url}…"):
         result = apply_graph(graph, target)

@@ -595,13 +595,11 @@ def _attached_admin_policies(resource: Resource) -> list[str]:
 
 def check_no_admin_statements(graph: ResourceGraph) -> Iterable[Finding]:
     """No document allows action `*` on resource `*`, and no role gets AdministratorAccess attached."""
-    kinds = ("bucket policy", "key policy", "trust policy", "identity policy")
     for resource in graph.cloud_resources():
-        documents = [d for d in _documents(resource) if d.kind in kinds]
-        attached = _attached_admin_policies(resource)
+        documents = _documents(resource)
         if not documents and resource.type not in (IAM_ROLE, ROLE_POLICY_ATTACHMENT):
             continue
-        problems = [f"{_label(resource)} attaches {arn}" for arn in attached]
+        problems = [f"{_label(resource)} attaches {arn}" for arn in _attached_admin_policies(resource)]
         for document in documents:
             if document.statements is None:
                 problems.append(_unreadable(document))

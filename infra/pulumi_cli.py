@@ -181,6 +181,8 @@ def installed_plugins(binary: Path, *, timeout: float = PLUGIN_LIST_TIMEOUT_S) -
     )
     rows = json.loads(done.stdout or "[]") or []
     return [
-        PluginInfo(name=str(r.get("name", "")), kind=str(r.get("kind", "")), version=str(r.get("version", "")))
+        PluginInfo(
+            name=str(r.get("name", "")), kind=str(r.get("kind", "")), version=str(r.get("version", ""))
+        )
         for r in rows
     ]

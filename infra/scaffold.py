@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import yaml
+
 from infra.request import DOMAIN_PATTERN, EMAIL_PATTERN, IDENTIFIER_PATTERN, PATTERN_HELP, PRODUCT_PATTERN
 
 FIELD_RULES = {
@@ -24,6 +26,8 @@ def check_answer(field: str, value: str) -> str | None:
         return "a product name has 2 to 40 characters"
     if field == "description" and not value.strip():
         return "say in one sentence what the product holds"
+    if field == "description" and len(value) > 1000:
+        return f"a description has at most 1000 characters (this one has {len(value)})"
     return None
 
 
@@ -48,7 +52,17 @@ _STARTER_COLUMNS = {
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # The YAML emitter escapes what a hand-made escape misses: newlines, control characters, NEL.
+    return yaml.safe_dump(text, default_style='"', width=float("inf"), allow_unicode=True).removesuffix("\n")
+
+
+def _plain(text: str) -> str:
+    """`text` unquoted when YAML reads it back unchanged (an email starting with `%` does not)."""
+    return (
+        yaml.safe_dump(text, width=float("inf"), allow_unicode=True)
+        .removesuffix("\n...\n")
+        .removesuffix("\n")
+    )
 
 
 def render_request(answers: Answers) -> str:
@@ -69,7 +83,7 @@ kind: DataProduct
 metadata:
   domain: {answers.domain}
   name: {answers.name}
-  owner: {answers.owner}
+  owner: {_plain(answers.owner)}
   description: {_quote(answers.description)}
   version: 1.0.0            # raise it when you make a breaking change to a port
 spec:

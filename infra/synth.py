@@ -124,10 +124,10 @@ class _Mocks(pulumi.runtime.Mocks):
                 "userId": "mesh",
             }, None
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.ctx.region, "region": self.ctx.region}, None
+            return {"name": self.ctx.region, "region": self.ctx.region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, None
-        return {}, None
+            return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, []
+        return {}, []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):

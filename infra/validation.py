@@ -361,16 +361,16 @@ def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Prob
             )
 
     if parts.transform is not None:
-        at: FieldPath = ("spec", "compute", "transform")
+        job: FieldPath = ("spec", "compute", "transform")
         try:
             parse_schedule(parts.transform.schedule)
         except ValueError as e:
-            problems.append(doc.problem((*at, "schedule"), str(e)))
+            problems.append(doc.problem((*job, "schedule"), str(e)))
         script = request_dir / parts.transform.entrypoint
         if not script.is_file():
             problems.append(
                 doc.problem(
-                    (*at, "entrypoint"),
+                    (*job, "entrypoint"),
                     f"'{parts.transform.entrypoint}' does not exist (looked for {script}); paths are relative to the request file",
                 )
             )

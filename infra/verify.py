@@ -105,7 +105,9 @@ def _same_policy(planned: dict[str, Any], live: dict[str, Any]) -> tuple[bool, s
 
 
 class _Checker:
-    def __init__(self, spec: ProductSpec, graph: ResourceGraph, session: boto3.Session, endpoint_url: str | None) -> None:
+    def __init__(
+        self, spec: ProductSpec, graph: ResourceGraph, session: boto3.Session, endpoint_url: str | None
+    ) -> None:
         self.spec = spec
         self.graph = graph
         self.session = session
@@ -131,18 +133,46 @@ class _Checker:
             check()
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchBucket", "NoSuchEntity", "EntityNotFoundException", "NotFoundException", "InvalidRequestException") or "NotFound" in code:
+            if (
+                code
+                in (
+                    "NoSuchBucket",
+                    "NoSuchEntity",
+                    "EntityNotFoundException",
+                    "NotFoundException",
+                    "InvalidRequestException",
+                )
+                or "NotFound" in code
+            ):
                 self.add(kind, resource, "exists", False, f"not found ({code})")
-            elif code in ("InternalFailure", "NotImplemented", "UnknownOperationException") or "not yet implemented" in str(e) or "not included" in str(e):
-                self.checks.append(Check(resource, kind, "exists", SKIP, f"{service} is not available at this endpoint"))
+            elif (
+                code in ("InternalFailure", "NotImplemented", "UnknownOperationException")
+                or "not yet implemented" in str(e)
+                or "not included" in str(e)
+            ):
+                self.checks.append(
+                    Check(resource, kind, "exists", SKIP, f"{service} is not available at this endpoint")
+                )
             else:
-                raise MeshError(f"checking {kind} {resource} failed: {e}", hint="Check the credentials and the endpoint.") from e
+                raise MeshError(
+                    f"checking {kind} {resource} failed: {e}", hint="Check the credentials and the endpoint."
+                ) from e
         except EndpointConnectionError as e:
-            raise MeshError(f"cannot reach the {service} endpoint: {e}", hint="Is the emulator running? `python localstack/mesh_localstack.py status`") from e
+            raise MeshError(
+                f"cannot reach the {service} endpoint: {e}",
+                hint="Is the emulator running? `python localstack/mesh_localstack.py status`",
+            ) from e
 
     # --- KMS --------------------------------------------------------------------------
     def key(self, resource: Resource) -> None:
-        alias = next((a.inputs["name"] for a in self.graph.of_type("aws:kms/alias:Alias") if a.inputs.get("targetKeyId", "").startswith(f"<{resource.name}.")), None)
+        alias = next(
+            (
+                a.inputs["name"]
+                for a in self.graph.of_type("aws:kms/alias:Alias")
+                if a.inputs.get("targetKeyId", "").startswith(f"<{resource.name}.")
+            ),
+            None,
+        )
         if alias is None:
             return
         kms = self.client("kms")
@@ -154,7 +184,9 @@ class _Checker:
             self.add("key", alias, "exists", True, meta["KeyId"])
             self.add("key", alias, "enabled", meta.get("KeyState") == "Enabled", meta.get("KeyState", ""))
             rotation = kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"]
-            self.add("key", alias, "rotation on", bool(rotation), "" if rotation else "automatic rotation is off")
+            self.add(
+                "key", alias, "rotation on", bool(rotation), "" if rotation else "automatic rotation is off"
+            )
 
         self.run("key", alias, "kms", check)
 
@@ -171,32 +203,68 @@ class _Checker:
             s3.head_bucket(Bucket=name)
             self.add("bucket", name, "exists", True)
             try:
-                rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
-                default = rules[0]["ApplyServerSideEncryptionByDefault"]
+                rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"].get(
+                    "Rules"
+                ) or [{}]
+                default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
             except ClientError:
                 default = {}
-            planned = config("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-            want_key = self.resolved(planned.input("rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId")) if planned else None
+            planned = config(
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+            )
+            want_key = (
+                self.resolved(
+                    planned.input("rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId")
+                )
+                if planned
+                else None
+            )
             algorithm = default.get("SSEAlgorithm", "none")
-            key_ok = want_key is None or default.get("KMSMasterKeyID") in (want_key, want_key.rsplit("/", 1)[-1])
-            self.add("bucket", name, "encryption SSE-KMS with the product key", algorithm == "aws:kms" and key_ok, f"{algorithm} {default.get('KMSMasterKeyID', '')}".strip())
+            key_ok = want_key is None or default.get("KMSMasterKeyID") in (
+                want_key,
+                want_key.rsplit("/", 1)[-1],
+            )
+            self.add(
+                "bucket",
+                name,
+                "encryption SSE-KMS with the product key",
+                algorithm == "aws:kms" and key_ok,
+                f"{algorithm} {default.get('KMSMasterKeyID', '')}".strip(),
+            )
             status = s3.get_bucket_versioning(Bucket=name).get("Status", "Disabled")
             self.add("bucket", name, "versioning enabled", status == "Enabled", status)
             try:
                 block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
             except ClientError:
                 block = {}
-            off = [k for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets") if not block.get(k)]
-            self.add("bucket", name, "all four public access blocks on", not off, f"off: {', '.join(off)}" if off else "")
+            off = [
+                k
+                for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+                if not block.get(k)
+            ]
+            self.add(
+                "bucket",
+                name,
+                "all four public access blocks on",
+                not off,
+                f"off: {', '.join(off)}" if off else "",
+            )
             try:
                 live_policy = _policy(s3.get_bucket_policy(Bucket=name)["Policy"])
             except ClientError:
                 live_policy = {"Statement": []}
             tls = any(
-                s.get("Effect") == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+                s.get("Effect") == "Deny"
+                and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
                 for s in live_policy.get("Statement", [])
             )
-            self.add("bucket", name, "TLS-only bucket policy", tls, "" if tls else "no statement denies aws:SecureTransport=false")
+            self.add(
+                "bucket",
+                name,
+                "TLS-only bucket policy",
+                tls,
+                "" if tls else "no statement denies aws:SecureTransport=false",
+            )
             planned_policy = config("aws:s3/bucketPolicy:BucketPolicy")
             if planned_policy is not None:
                 same, detail = _same_policy(self.resolved(planned_policy.policy() or {}), live_policy)
@@ -206,7 +274,13 @@ class _Checker:
             except ClientError:
                 live_tags = {}
             missing = sorted(k for k, v in planned_tags.items() if live_tags.get(k) != v)
-            self.add("bucket", name, "tags", not missing, f"missing or changed: {', '.join(missing)}" if missing else "")
+            self.add(
+                "bucket",
+                name,
+                "tags",
+                not missing,
+                f"missing or changed: {', '.join(missing)}" if missing else "",
+            )
 
         self.run("bucket", name, "s3", check)
 
@@ -218,23 +292,52 @@ class _Checker:
         def check() -> None:
             role = iam.get_role(RoleName=name)["Role"]
             self.add("role", name, "exists", True)
-            same, detail = _same_policy(_policy(resource.inputs["assumeRolePolicy"]), _policy(role["AssumeRolePolicyDocument"]))
+            same, detail = _same_policy(
+                _policy(resource.inputs["assumeRolePolicy"]), _policy(role["AssumeRolePolicyDocument"])
+            )
             self.add("role", name, "trust policy as planned", same, detail)
             boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-            self.add("role", name, "permissions boundary attached", boundary == resource.inputs.get("permissionsBoundary"), str(boundary or "none"))
+            self.add(
+                "role",
+                name,
+                "permissions boundary attached",
+                boundary == resource.inputs.get("permissionsBoundary"),
+                str(boundary or "none"),
+            )
             for planned in self.graph.of_type("aws:iam/rolePolicy:RolePolicy"):
                 if planned.inputs.get("role") != name:
                     continue
                 live = iam.get_role_policy(RoleName=name, PolicyName=planned.inputs["name"])["PolicyDocument"]
                 same, detail = _same_policy(self.resolved(planned.policy() or {}), _policy(live))
                 self.add("role", name, f"policy {planned.inputs['name']} as planned", same, detail)
-            extra = sorted(set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - {p.inputs["name"] for p in self.graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs.get("role") == name})
-            self.add("role", name, "no unplanned inline policies", not extra, f"extra: {', '.join(extra)}" if extra else "")
-            attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+            extra = sorted(
+                set(iam.list_role_policies(RoleName=name)["PolicyNames"])
+                - {
+                    p.inputs["name"]
+                    for p in self.graph.of_type("aws:iam/rolePolicy:RolePolicy")
+                    if p.inputs.get("role") == name
+                }
+            )
+            self.add(
+                "role",
+                name,
+                "no unplanned inline policies",
+                not extra,
+                f"extra: {', '.join(extra)}" if extra else "",
+            )
+            attached = [
+                p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+            ]
             self.add("role", name, "no attached managed policies", not attached, ", ".join(attached))
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
             missing = sorted(k for k, v in (resource.inputs.get("tags") or {}).items() if tags.get(k) != v)
-            self.add("role", name, "tags", not missing, f"missing or changed: {', '.join(missing)}" if missing else "")
+            self.add(
+                "role",
+                name,
+                "tags",
+                not missing,
+                f"missing or changed: {', '.join(missing)}" if missing else "",
+            )
 
         self.run("role", name, "iam", check)
 
@@ -247,15 +350,32 @@ class _Checker:
         def check() -> None:
             table = glue.get_table(DatabaseName=database, Name=name)["Table"]
             self.add("table", label, "exists", True)
-            want = [(c["name"], c["type"]) for c in resource.inputs.get("storageDescriptor", {}).get("columns", [])]
+            want = [
+                (c["name"], c["type"])
+                for c in resource.inputs.get("storageDescriptor", {}).get("columns", [])
+            ]
             have = [(c["Name"], c["Type"]) for c in table.get("StorageDescriptor", {}).get("Columns", [])]
             missing = [n for n, t in want if (n, t) not in have]
             extra = [n for n, t in have if (n, t) not in want]
-            detail = "; ".join(filter(None, [f"missing or retyped: {', '.join(missing)}" if missing else "", f"not in the request: {', '.join(extra)}" if extra else ""]))
+            detail = "; ".join(
+                filter(
+                    None,
+                    [
+                        f"missing or retyped: {', '.join(missing)}" if missing else "",
+                        f"not in the request: {', '.join(extra)}" if extra else "",
+                    ],
+                )
+            )
             self.add("table", label, "columns match the request", not missing and not extra, detail)
             want_keys = [(k["name"], k["type"]) for k in resource.inputs.get("partitionKeys", [])]
             have_keys = [(k["Name"], k["Type"]) for k in table.get("PartitionKeys", [])]
-            self.add("table", label, "partition keys match the request", want_keys == have_keys, f"live: {have_keys}" if want_keys != have_keys else "")
+            self.add(
+                "table",
+                label,
+                "partition keys match the request",
+                want_keys == have_keys,
+                f"live: {have_keys}" if want_keys != have_keys else "",
+            )
 
         self.run("table", label, "glue", check)
 
@@ -267,21 +387,45 @@ class _Checker:
         def check() -> None:
             config = athena.get_work_group(WorkGroup=name)["WorkGroup"]["Configuration"]
             self.add("workgroup", name, "exists", True)
-            self.add("workgroup", name, "configuration enforced", bool(config.get("EnforceWorkGroupConfiguration")))
-            option = config.get("ResultConfiguration", {}).get("EncryptionConfiguration", {}).get("EncryptionOption", "none")
-            self.add("workgroup", name, "results encrypted with KMS", option in ("SSE_KMS", "CSE_KMS"), option)
+            self.add(
+                "workgroup", name, "configuration enforced", bool(config.get("EnforceWorkGroupConfiguration"))
+            )
+            option = (
+                config.get("ResultConfiguration", {})
+                .get("EncryptionConfiguration", {})
+                .get("EncryptionOption", "none")
+            )
+            self.add(
+                "workgroup", name, "results encrypted with KMS", option in ("SSE_KMS", "CSE_KMS"), option
+            )
             cutoff = config.get("BytesScannedCutoffPerQuery")
             want = planned.get("bytesScannedCutoffPerQuery")
-            self.add("workgroup", name, "scan limit as requested", cutoff == want, f"live {cutoff}, requested {want}")
+            self.add(
+                "workgroup",
+                name,
+                "scan limit as requested",
+                cutoff == want,
+                f"live {cutoff}, requested {want}",
+            )
 
         self.run("workgroup", name, "athena", check)
 
 
-def verify(spec: ProductSpec, graph: ResourceGraph, *, endpoint_url: str | None = None, session: boto3.Session | None = None) -> VerifyResult:
+def verify(
+    spec: ProductSpec,
+    graph: ResourceGraph,
+    *,
+    endpoint_url: str | None = None,
+    session: boto3.Session | None = None,
+) -> VerifyResult:
     """Check the live resources of `spec`'s product against its planned graph."""
     if endpoint_url is not None:
         require_loopback(endpoint_url)
-    session = session or (boto3.Session(aws_access_key_id="test", aws_secret_access_key="test") if endpoint_url else boto3.Session())
+    session = session or (
+        boto3.Session(aws_access_key_id="test", aws_secret_access_key="test")
+        if endpoint_url
+        else boto3.Session()
+    )
     checker = _Checker(spec, graph, session, endpoint_url)
     try:
         for resource in graph.of_type("aws:kms/key:Key"):
@@ -295,5 +439,8 @@ def verify(spec: ProductSpec, graph: ResourceGraph, *, endpoint_url: str | None 
         for resource in graph.of_type("aws:athena/workgroup:Workgroup"):
             checker.workgroup(resource)
     except BotoCoreError as e:
-        raise MeshError(f"cannot check {spec.stack}: {e}", hint="Check your AWS credentials (aws sts get-caller-identity) or --endpoint-url.") from e
+        raise MeshError(
+            f"cannot check {spec.stack}: {e}",
+            hint="Check your AWS credentials (aws sts get-caller-identity) or --endpoint-url.",
+        ) from e
     return VerifyResult(stack=spec.stack, checks=checker.checks)

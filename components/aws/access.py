@@ -77,7 +77,7 @@ class ProductAccess(pulumi.ComponentResource):
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=names.bucket,
-            policy=json.dumps(policies.bucket_policy(spec)),
+            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
         )
         self.key_policy = aws.kms.KeyPolicy(

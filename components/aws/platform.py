@@ -26,7 +26,13 @@ from components.aws.policies import KMS_ADMIN, VERSION
 LOG_PREFIX = "s3/"
 NONCURRENT_VERSION_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
-CATALOG_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+CATALOG_KEY_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+]
 
 
 @dataclass

@@ -269,8 +269,9 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
     )
 
 
-def bucket_policy(spec: ProductSpec) -> dict[str, Any]:
-    """TLS only, KMS only, and allows that mirror the roles' identity policies."""
+def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
+    """TLS only; uploads that name an encryption must use the product key (uploads that name
+    none get the bucket default, which is that key); allows that mirror the roles' identity policies."""
     aws = spec.require_aws()
     bucket, objects = aws.bucket_arn, f"{aws.bucket_arn}/*"
     statements: list[dict[str, Any]] = [
@@ -283,12 +284,20 @@ def bucket_policy(spec: ProductSpec) -> dict[str, Any]:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
         {
-            "Sid": "DenyUploadsWithoutProductKey",
+            "Sid": "DenyUploadsWithOtherEncryption",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": [objects],
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+        {
+            "Sid": "DenyUploadsWithOtherKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": [objects],
+            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
         },
         {
             "Sid": "ProducerList",

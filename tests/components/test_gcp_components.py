@@ -7,6 +7,7 @@ examples/mesh.yaml, so that what the tests see is shown to follow the request.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -43,7 +44,11 @@ ACCOUNT_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
 LABELED = {BUCKET, CRYPTO_KEY, DATASET, TABLE}
 UNLABELABLE = {KEY_RING, ACCOUNT, BUCKET_IAM, KEY_IAM, DATASET_IAM, TABLE_IAM, ACCOUNT_IAM}
 IAM_MEMBERS = {BUCKET_IAM, KEY_IAM, DATASET_IAM, TABLE_IAM, ACCOUNT_IAM}
-CONSUMER_ROLES = {"roles/storage.objectViewer", "roles/bigquery.dataViewer", "roles/cloudkms.cryptoKeyDecrypter"}
+CONSUMER_ROLES = {
+    "roles/storage.objectViewer",
+    "roles/bigquery.dataViewer",
+    "roles/cloudkms.cryptoKeyDecrypter",
+}
 
 # Stand-in answers for the service-agent look-ups, used only while infra.synth's mocks do
 # not answer these tokens themselves (they then return {} or fail the invoke).
@@ -184,22 +189,28 @@ def test_lifecycle_follows_retention(product: Product) -> None:
     assert noncurrent == [{"daysSinceNoncurrentTime": 30, "withState": "ARCHIVED"}], bucket.urn
 
 
-def test_retention_differs_between_requests(example: Product, variant: Product) -> None:
-    ages = [
-        next(r["condition"]["age"] for r in one(p.graph, BUCKET).inputs["lifecycleRules"])
-        for p in (example, variant)
-    ]
-    assert ages == [730, 90], one(variant.graph, BUCKET).urn
+def test_retention_comes_from_the_request(example: Product, variant: Product) -> None:
+    for product in (example, variant):
+        bucket = one(product.graph, BUCKET)
+        ages = [
+            r["condition"]["age"]
+            for r in bucket.inputs["lifecycleRules"]
+            if r["action"]["type"] == "Delete" and "age" in r["condition"]
+        ]
+        assert ages == [product.request["spec"]["retentionDays"]], bucket.urn
+    assert example.spec.retention_days != variant.spec.retention_days
 
 
-def test_key_rotates_and_only_the_service_agents_share_it(product: Product) -> None:
+def test_key_rotates_and_the_service_agents_may_use_it(product: Product) -> None:
     names = product.spec.require_gcp()
     ring, key = one(product.graph, KEY_RING), one(product.graph, CRYPTO_KEY)
     assert (ring.inputs["name"], ring.inputs["location"]) == (names.key_ring, names.region), ring.urn
     assert key.inputs["name"] == names.crypto_key, key.urn
     assert key.inputs["rotationPeriod"] == "7776000s", key.urn
     assert key.inputs["purpose"] == "ENCRYPT_DECRYPT", key.urn
-    agents = {g.name.rsplit("-", 2)[-2]: g for g in product.graph.of_type(KEY_IAM) if g.name.endswith("-agent")}
+    agents = {
+        g.name.rsplit("-", 2)[-2]: g for g in product.graph.of_type(KEY_IAM) if g.name.endswith("-agent")
+    }
     assert set(agents) == {"storage", "bigquery"}, key.urn
     for service, domain in (("storage", "@gs-project-accounts."), ("bigquery", "@bigquery-encryption.")):
         grant = agents[service]
@@ -209,7 +220,9 @@ def test_key_rotates_and_only_the_service_agents_share_it(product: Product) -> N
 
 def test_every_labelable_resource_carries_the_mesh_labels(product: Product) -> None:
     for resource in product.graph.cloud_resources():
-        assert resource.type in LABELED | UNLABELABLE, f"{resource.urn}: decide whether {resource.type} takes labels"
+        assert resource.type in LABELED | UNLABELABLE, (
+            f"{resource.urn}: decide whether {resource.type} takes labels"
+        )
         if resource.type not in LABELED:
             continue
         labels = resource.inputs.get("labels") or {}
@@ -221,7 +234,9 @@ def test_every_labelable_resource_carries_the_mesh_labels(product: Product) -> N
 
 def test_grants_are_additive_and_never_public(product: Product) -> None:
     for resource in product.graph.cloud_resources():
-        assert not re.search(r"(Policy|Binding)$", resource.type, re.IGNORECASE), f"{resource.urn}: authoritative IAM"
+        assert not re.search(r"(Policy|Binding)$", resource.type, re.IGNORECASE), (
+            f"{resource.urn}: authoritative IAM"
+        )
         assert "accesses" not in resource.inputs, f"{resource.urn}: authoritative dataset access"
     for grant in product.graph.of_type(*IAM_MEMBERS):
         member = grant.inputs.get("member")
@@ -260,7 +275,9 @@ def test_consumers_only_read_and_decrypt(product: Product) -> None:
     tables = {t.inputs["tableId"]: t for t in product.graph.of_type(TABLE)}
     for grant in spec.grants:
         member = email(names.project, grant.gcp_service_account)
-        account = next(a for a in product.graph.of_type(ACCOUNT) if a.inputs["accountId"] == grant.gcp_service_account)
+        account = next(
+            a for a in product.graph.of_type(ACCOUNT) if a.inputs["accountId"] == grant.gcp_service_account
+        )
         held = grants_to(product.graph, member)
         for resource in held:
             assert resource.inputs["role"] in CONSUMER_ROLES, f"{resource.urn}: {resource.inputs['role']}"
@@ -272,7 +289,9 @@ def test_consumers_only_read_and_decrypt(product: Product) -> None:
         for resource in table_grants:
             assert resource.inputs["datasetId"] == names.dataset, resource.urn
             assert depends_on(resource, tables[resource.inputs["tableId"]]), resource.urn
-        assert [r.inputs["role"] for r in held if r.type == KEY_IAM] == ["roles/cloudkms.cryptoKeyDecrypter"], account.urn
+        assert [r.inputs["role"] for r in held if r.type == KEY_IAM] == [
+            "roles/cloudkms.cryptoKeyDecrypter"
+        ], account.urn
 
 
 def test_producer_writes_its_own_product(product: Product) -> None:
@@ -299,22 +318,30 @@ def test_only_each_domains_members_impersonate_its_service_account(product: Prod
         assert grant.inputs["role"] == "roles/iam.serviceAccountTokenCreator", grant.urn
         target = grant.inputs["serviceAccountId"]
         account_id = target.rsplit("/", 1)[-1].split("@", 1)[0]
-        assert target == f"projects/{names.project}/serviceAccounts/{email(names.project, account_id).split(':')[1]}", grant.urn
+        assert (
+            target
+            == f"projects/{names.project}/serviceAccounts/{email(names.project, account_id).split(':')[1]}"
+        ), grant.urn
         assert account_id in found, f"{grant.urn}: unknown service account {target}"
         found[account_id].add(grant.inputs["member"])
     assert found == want, product.graph.of_type(ACCOUNT)[0].urn
 
 
-def test_service_accounts_follow_the_grants(example: Product, variant: Product) -> None:
-    for product, consumers in ((example, ["sales"]), (variant, ["sales", "finance"])):
-        spec, names = product.spec, product.spec.require_gcp()
-        assert [g.domain for g in spec.grants] == consumers
-        accounts = sorted(a.inputs["accountId"] for a in product.graph.of_type(ACCOUNT))
-        want = sorted([names.producer_service_account, *(g.gcp_service_account for g in spec.grants)])
-        assert accounts == want, product.graph.of_type(ACCOUNT)[0].urn
-    # The variant grants sales another port than the example does.
-    sales = {p.spec.grants[0].domain: p for p in (example, variant)}["sales"].spec.grants[0]
-    assert sales.ports == ("channel_daily",)
+def test_grants_follow_the_request(example: Product, variant: Product) -> None:
+    for product in (example, variant):
+        names = product.spec.require_gcp()
+        consumers = {c["domain"]: c["ports"] for c in product.request["spec"]["access"]["consumers"]}
+        accounts = {g.domain: g.gcp_service_account for g in product.spec.grants}
+        assert sorted(accounts) == sorted(consumers)
+        found = sorted(a.inputs["accountId"] for a in product.graph.of_type(ACCOUNT))
+        assert found == sorted([names.producer_service_account, *accounts.values()]), one(
+            product.graph, BUCKET
+        ).urn
+        for domain, ports in consumers.items():
+            held = grants_to(product.graph, email(names.project, accounts[domain]))
+            tables = sorted(r.inputs["tableId"] for r in held if r.type == TABLE_IAM)
+            assert tables == sorted(ports), f"{held[0].urn}: tables of {domain}"
+    assert {c["domain"] for c in variant.request["spec"]["access"]["consumers"]} == {"sales", "finance"}
 
 
 def test_dataset_is_the_discovery_index(product: Product) -> None:
@@ -335,7 +362,6 @@ def test_dataset_is_the_discovery_index(product: Product) -> None:
 
 
 def test_one_protected_table_per_port_with_the_requested_schema(product: Product) -> None:
-    import json
 
     names = product.spec.require_gcp()
     ports = {p["name"]: p for p in product.request["spec"]["outputPorts"]}
@@ -356,8 +382,10 @@ def test_one_protected_table_per_port_with_the_requested_schema(product: Product
             else:
                 mode = "REQUIRED" if column.get("required") else "NULLABLE"
             assert field["mode"] == mode, f"{u}: {field['name']} mode"
-            head = re.split(r"[<(]", column["type"].upper())[0]
-            assert field["type"] == {"INT64": "INTEGER", "STRUCT": "RECORD", "ARRAY": field["type"]}.get(head, head), f"{u}: {field['name']} type"
+            element = column["type"].upper().removeprefix("ARRAY<")
+            head = re.split(r"[<(>]", element)[0]
+            want = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "STRUCT": "RECORD"}.get(head, head)
+            assert field["type"] == want, f"{u}: {field['name']} type"
             if column.get("pii"):
                 assert field["description"].startswith("[pii]"), f"{u}: {field['name']} not marked pii"
             else:
@@ -367,7 +395,13 @@ def test_one_protected_table_per_port_with_the_requested_schema(product: Product
 def test_components_own_their_resources(product: Product) -> None:
     components = {r.urn: r for r in product.graph if not r.custom}
     assert sorted(r.type for r in components.values()) == sorted(
-        ["mesh:gcp:DataProduct", "mesh:gcp:ProductKey", "mesh:gcp:ProductStorage", "mesh:gcp:ProductCatalog", "mesh:gcp:ProductAccess"]
+        [
+            "mesh:gcp:DataProduct",
+            "mesh:gcp:ProductKey",
+            "mesh:gcp:ProductStorage",
+            "mesh:gcp:ProductCatalog",
+            "mesh:gcp:ProductAccess",
+        ]
     )
     for resource in product.graph.cloud_resources():
         assert resource.parent in components, f"{resource.urn}: not inside a mesh component"
@@ -382,21 +416,50 @@ class Case:
 
 
 SCHEMA_CASES = [
-    Case("canonical type name, required", ColumnSpec("n", "INT64", required=True), {"name": "n", "type": "INTEGER", "mode": "REQUIRED"}),
-    Case("string length", ColumnSpec("s", "STRING(20)"), {"name": "s", "type": "STRING", "maxLength": "20", "mode": "NULLABLE"}),
-    Case("precision and scale", ColumnSpec("x", "NUMERIC(12,2)"), {"name": "x", "type": "NUMERIC", "precision": "12", "scale": "2", "mode": "NULLABLE"}),
-    Case("arrays repeat, even when required", ColumnSpec("a", "ARRAY<STRING>", required=True), {"name": "a", "type": "STRING", "mode": "REPEATED"}),
+    Case(
+        "canonical type name, required",
+        ColumnSpec("n", "INT64", required=True),
+        {"name": "n", "type": "INTEGER", "mode": "REQUIRED"},
+    ),
+    Case(
+        "string length",
+        ColumnSpec("s", "STRING(20)"),
+        {"name": "s", "type": "STRING", "maxLength": "20", "mode": "NULLABLE"},
+    ),
+    Case(
+        "precision and scale",
+        ColumnSpec("x", "NUMERIC(12,2)"),
+        {"name": "x", "type": "NUMERIC", "precision": "12", "scale": "2", "mode": "NULLABLE"},
+    ),
+    Case(
+        "arrays repeat, even when required",
+        ColumnSpec("a", "ARRAY<STRING>", required=True),
+        {"name": "a", "type": "STRING", "mode": "REPEATED"},
+    ),
     Case(
         "structs are records with nested fields",
         ColumnSpec("g", "STRUCT<c STRING, l ARRAY<INT64>>"),
-        {"name": "g", "type": "RECORD", "mode": "NULLABLE", "fields": [
-            {"name": "c", "type": "STRING", "mode": "NULLABLE"},
-            {"name": "l", "type": "INTEGER", "mode": "REPEATED"},
-        ]},
-    ),  # fmt: skip
-    Case("pii is marked", ColumnSpec("e", "STRING", pii=True, description="Email."), {"name": "e", "type": "STRING", "mode": "NULLABLE", "description": "[pii] Email."}),
-    Case("pii without description", ColumnSpec("e", "STRING", pii=True), {"name": "e", "type": "STRING", "mode": "NULLABLE", "description": "[pii]"}),
-]  # fmt: skip
+        {
+            "name": "g",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [
+                {"name": "c", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "l", "type": "INTEGER", "mode": "REPEATED"},
+            ],
+        },
+    ),
+    Case(
+        "pii is marked",
+        ColumnSpec("e", "STRING", pii=True, description="Email."),
+        {"name": "e", "type": "STRING", "mode": "NULLABLE", "description": "[pii] Email."},
+    ),
+    Case(
+        "pii without description",
+        ColumnSpec("e", "STRING", pii=True),
+        {"name": "e", "type": "STRING", "mode": "NULLABLE", "description": "[pii]"},
+    ),
+]
 
 
 @pytest.mark.parametrize("case", SCHEMA_CASES, ids=lambda c: c.reason)

@@ -1,0 +1,123 @@
+"""The platform stack of an environment: the shared resources product stacks rely on.
+
+One stack per environment, `platform.<env>`, in the same Pulumi project as the
+product stacks. `mesh platform up --env ENV` applies it; product buckets log to its
+access-log bucket, so it goes first in a new environment. Only AWS has shared
+resources today; a GCP-only environment has no platform stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from infra import names
+from infra.platform import RESERVED_DOMAIN, PlatformConfig
+from infra.spec import (
+    MANAGED_BY,
+    TAG_DOMAIN,
+    TAG_ENVIRONMENT,
+    TAG_MANAGED_BY,
+    TAG_OWNER,
+    TAG_PRODUCT,
+    TAG_STACK,
+    log_bucket_name,
+    project_name,
+)
+
+LOG_BUCKET = "logBucket"
+LOG_BUCKET_ARN = "logBucketArn"
+CATALOG_KEY_ARN = "catalogKeyArn"
+OUTPUTS = (LOG_BUCKET, LOG_BUCKET_ARN, CATALOG_KEY_ARN)
+
+PLATFORM_PRODUCT = "shared"
+PLATFORM_OWNER = "platform-team"
+LOG_RETENTION_DAYS = 365
+
+
+def platform_stack_name(environment: str) -> str:
+    """`platform.<env>`: cannot clash with a product stack, whose domain is never `platform`."""
+    return f"{RESERVED_DOMAIN}.{environment}"
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """One environment's shared resources, every name decided."""
+
+    organization: str
+    environment: str
+    project: str
+    stack: str
+    account: str
+    region: str
+    partition: str
+    log_bucket: str
+    source_bucket_pattern: str
+    catalog_key_alias: str
+    log_retention_days: int = LOG_RETENTION_DAYS
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_platform(config: PlatformConfig, environment: str) -> PlatformSpec:
+    """The platform spec of `environment`; `ValueError` when it has no AWS target (nothing to share)."""
+    env = config.environments[environment]
+    if env.aws is None:
+        raise ValueError(f"environment {environment} has no aws section")
+    org = config.organization
+    region = env.aws.region
+    partition = "aws-us-gov" if "-gov-" in region else ("aws-cn" if region.startswith("cn-") else "aws")
+    stack = platform_stack_name(environment)
+    return PlatformSpec(
+        organization=org,
+        environment=environment,
+        project=project_name(org),
+        stack=stack,
+        account=env.aws.account,
+        region=region,
+        partition=partition,
+        log_bucket=log_bucket_name(org, environment),
+        # Product buckets are `<org>-<env>-<domain>-<product>` (cut at the end when long).
+        source_bucket_pattern=f"arn:{partition}:s3:::{org}-{environment}-*",
+        catalog_key_alias=names.fit(f"alias/mesh/{org}-{environment}-glue-catalog", names.KMS_ALIAS_MAX),
+        tags={
+            TAG_DOMAIN: RESERVED_DOMAIN,
+            TAG_PRODUCT: PLATFORM_PRODUCT,
+            TAG_ENVIRONMENT: environment,
+            TAG_OWNER: PLATFORM_OWNER,
+            TAG_MANAGED_BY: MANAGED_BY,
+            TAG_STACK: stack,
+        },
+    )
+
+
+def platform_program(spec: PlatformSpec) -> Callable[[], None]:
+    """A Pulumi program that creates `spec`'s shared resources."""
+
+    def program() -> None:
+        from components.aws.platform import PlatformShared, PlatformSharedArgs  # noqa: PLC0415 - the AWS SDK is slow to import; only when the program runs
+
+        shared = PlatformShared(
+            f"{spec.organization}-{spec.environment}-platform",
+            PlatformSharedArgs(
+                log_bucket=spec.log_bucket,
+                account=spec.account,
+                region=spec.region,
+                partition=spec.partition,
+                source_bucket_pattern=spec.source_bucket_pattern,
+                catalog_key_alias=spec.catalog_key_alias,
+                log_retention_days=spec.log_retention_days,
+                tags=spec.tags,
+            ),
+        )
+        exported: dict[str, Any] = {
+            LOG_BUCKET: shared.log_bucket_name,
+            LOG_BUCKET_ARN: shared.log_bucket_arn,
+            CATALOG_KEY_ARN: shared.catalog_key_arn,
+        }
+        for key, value in exported.items():
+            pulumi.export(key, value)
+
+    return program
