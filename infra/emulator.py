@@ -19,11 +19,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import boto3
-from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.errors import MeshError
@@ -77,11 +76,12 @@ class Target:
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key, region_name=self.region
         )
 
-    def client(self, service: str, session: boto3.Session | None = None) -> BaseClient:
+    def client(
+        self, service: str, session: boto3.Session | None = None
+    ) -> Any:  # boto3 clients are typed per service; mesh picks the service at run time
         """A client for `service` at the target."""
-        return (session or self.session()).client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region
-        )
+        chosen: Any = session or self.session()
+        return chosen.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
 
 
 @dataclass
@@ -165,10 +165,12 @@ class _Applier:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.session = target.session()
-        self.clients: dict[str, BaseClient] = {}
+        self.clients: dict[str, Any] = {}
         self.values: dict[str, str] = {}
 
-    def client(self, service: str) -> BaseClient:
+    def client(
+        self, service: str
+    ) -> Any:  # boto3 clients are typed per service; mesh picks the service at run time
         if service not in self.clients:
             self.clients[service] = self.target.client(service, self.session)
         return self.clients[service]

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import boto3
-from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from infra.emulator import PLACEHOLDER, require_loopback
@@ -116,8 +115,12 @@ class _Checker:
         self.checks: list[Check] = []
         self.values: dict[str, str] = {}
 
-    def client(self, service: str) -> BaseClient:
-        return self.session.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+    def client(
+        self, service: str
+    ) -> Any:  # boto3 clients are typed per service; mesh picks the service at run time
+        return cast(Any, self.session).client(
+            service, endpoint_url=self.endpoint_url, region_name=self.region
+        )
 
     def add(self, kind: str, resource: str, name: str, ok: bool, detail: str = "") -> None:
         self.checks.append(Check(resource, kind, name, PASS if ok else DRIFT, detail))

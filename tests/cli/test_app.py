@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -21,19 +22,25 @@ HEAVY = ("pulumi", "pulumi_aws", "pulumi_gcp", "boto3", "botocore")
 @dataclass
 class Case:
     reason: str
-    given: list[str]
-    want: object
+    given: Any
+    want: Any
 
 
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
 
     assert result.exit_code == 0
-    commands = [
-        line.split()[1] for line in result.stdout.splitlines() if line.startswith("│ ") and "  " in line[2:12]
-    ]
-    assert {"validate", "init", "schema", "plan"} <= set(commands), result.stdout
-    assert "Self-serve data products." in result.stdout
+    text = " ".join(result.stdout.split())
+    for line in [
+        "Self-serve data products.",
+        "validate Check data product requests",
+        "init Write a new data product request",
+        "schema Print the JSON Schema",
+        "plan Show every resource",
+        "--debug",
+        "--version",
+    ]:
+        assert line in text, line
 
 
 def test_no_command_shows_the_help() -> None:
@@ -65,7 +72,7 @@ def test_command_help(case: Case) -> None:
 
     assert result.exit_code == 0, case.reason
     text = " ".join(result.stdout.split())
-    for fragment in case.want:  # type: ignore[attr-defined]
+    for fragment in case.want:
         assert fragment in text, f"{case.reason}: {fragment}"
 
 
@@ -95,16 +102,20 @@ def _failing_validate(error: Exception) -> object:
 @pytest.mark.parametrize(
     "case",
     [
-        Case("a MeshError: its message and hint", [], (1, "Error: the request is odd\nHint: Look at it.\n")),
-        Case("a UsageError exits 2", [], (2, "Error: wrong flag\n")),
+        Case(
+            "a MeshError: its message and hint",
+            MeshError("the request is odd", hint="Look at it."),
+            (1, "Error: the request is odd\nHint: Look at it.\n"),
+        ),
+        Case("a UsageError exits 2", UsageError("wrong flag"), (2, "Error: wrong flag\n")),
         Case(
             "markup in a message is printed as typed",
-            [],
+            MeshError("[/] is not a tag", hint="[bold]neither[/bold]"),
             (1, "Error: [/] is not a tag\nHint: [bold]neither[/bold]\n"),
         ),
         Case(
             "an unexpected error: short, and where to look",
-            [],
+            RuntimeError("boom [/]"),
             (
                 1,
                 "Error: unexpected RuntimeError: boom [/]\nHint: run again with --debug for the traceback, and report it.\n",
@@ -114,17 +125,11 @@ def _failing_validate(error: Exception) -> object:
     ids=lambda c: c.reason,
 )
 def test_the_error_handler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Case) -> None:
-    error = {
-        "a MeshError: its message and hint": MeshError("the request is odd", hint="Look at it."),
-        "a UsageError exits 2": UsageError("wrong flag"),
-        "markup in a message is printed as typed": MeshError("[/] is not a tag", hint="[bold]neither[/bold]"),
-        "an unexpected error: short, and where to look": RuntimeError("boom [/]"),
-    }[case.reason]
-    monkeypatch.setattr("cli.validate.validate_files", _failing_validate(error))
+    monkeypatch.setattr("cli.validate.validate_files", _failing_validate(case.given))
 
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "x.yaml")])
 
-    code, stderr = case.want  # type: ignore[misc]
+    code, stderr = case.want
     assert result.exit_code == code, case.reason
     assert result.stderr == stderr, case.reason
     assert "Traceback" not in result.output, case.reason

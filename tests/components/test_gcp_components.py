@@ -50,8 +50,8 @@ CONSUMER_ROLES = {
     "roles/cloudkms.cryptoKeyDecrypter",
 }
 
-# Stand-in answers for the service-agent look-ups, used only while infra.synth's mocks do
-# not answer these tokens themselves (they then return {} or fail the invoke).
+# Stand-in answers for the service-agent look-ups, used only while infra.synth's mocks
+# answer these tokens with {} (then the agents' grants have no member); inert once they do.
 _AGENTS = {
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": (
         "emailAddress",

@@ -25,7 +25,6 @@ from infra.emulator import (
     Target,
     apply_graph,
     require_loopback,
-    rewrite_account,
 )
 from infra.graph import ResourceGraph
 from infra.spec import ProductSpec
@@ -103,7 +102,7 @@ def test_emulator_rejection_names_the_resource(
     with (
         mock_aws(),
         pytest.raises(
-            EmulatorError, match="rejected finance-payroll-access-producer-policy .*MalformedPolicyDocument"
+            EmulatorError, match=r"rejected finance-payroll-access-producer-policy .*MalformedPolicyDocument"
         ),
     ):
         apply_graph(ResourceGraph.from_dict(data), Target(region="us-east-1"))

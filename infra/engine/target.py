@@ -1,0 +1,251 @@
+"""What mesh builds for each stack: workspace settings, stack config and tags, and the target.
+
+Decided here, once, for every stack:
+
+- **State backend**: the environment's `backend`. `file://` paths are relative to the
+  folder of `mesh.yaml` and become absolute; `s3://` and `gs://` pass through.
+- **Secrets provider**: `awskms://` / `gcpkms://` pass through. `passphrase` uses
+  `PULUMI_CONFIG_PASSPHRASE` (or `PULUMI_CONFIG_PASSPHRASE_FILE`) from the environment,
+  then `MESH_PASSPHRASE`; otherwise mesh generates one once and keeps it in
+  `<repo>/.mesh/passphrase` (mode 0600, in a folder git ignores). Pulumi gets the file
+  path, so the passphrase itself is never put in an environment, printed or logged.
+- **Stack config**: `aws:region`; for an environment with `endpoints` (LocalStack) the
+  endpoint of each configured service (only those), path-style S3, no credential,
+  account-id or metadata checks, and the emulator's `test` keys; `gcp:project` and
+  `gcp:region` for GCP. mesh owns this config and rewrites it before every operation.
+- **Stack tags**: `mesh:domain`, `mesh:product`, `mesh:owner`, `mesh:environment`, then
+  the rest of the spec's tags.
+- **Workspace folders**: `<repo>/.mesh/workspaces/<project>/<stack>`, one per stack, so
+  stacks running in parallel never share Pulumi's project and stack files.
+
+Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from infra.errors import MeshError
+from infra.platform import EnvironmentConfig, PlatformConfig
+from infra.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
+
+if TYPE_CHECKING:
+    from infra.validation import LoadedPlatform
+
+Program = Callable[[], None]
+
+MESH_DIR = ".mesh"
+PASSPHRASE_FILE = "passphrase"
+DEFAULT_BACKEND = "file://.mesh/state"
+PASSPHRASE_PROVIDER = "passphrase"
+EMULATOR_KEY = "test"
+STACK_TAG_KEYS = (TAG_DOMAIN, TAG_PRODUCT, TAG_OWNER, TAG_ENVIRONMENT)
+#: The PlatformShared component's cloud resources (the planned total shown while it runs).
+PLATFORM_RESOURCES = 11
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    """One stack config value; `path` marks a key like `aws:endpoints[0].s3` (set with `--path`)."""
+
+    value: str
+    secret: bool = False
+    path: bool = False
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """Where and how Pulumi runs for one project in one environment.
+
+    `env_vars` may hold a passphrase (from `MESH_PASSPHRASE`); it is left out of `repr`.
+    """
+
+    project: str
+    backend_url: str
+    secrets_provider: str
+    work_dir: Path
+    env_vars: Mapping[str, str] = field(default_factory=dict, repr=False)
+    pulumi_home: str | None = None
+
+
+@dataclass(frozen=True)
+class StackTarget:
+    """One stack to work on: its settings, config, tags and program, and where it came from."""
+
+    stack: str
+    environment: str
+    settings: WorkspaceSettings
+    config: Mapping[str, ConfigEntry]
+    tags: Mapping[str, str]
+    program: Program | None
+    source: str  # the request file, or "platform"
+    protected: bool = False
+    preview_environment: bool = False
+    planned_resources: int | None = None
+
+    def command(self, verb: str) -> str:
+        """The mesh command line that runs `verb` on this stack (for hints)."""
+        if self.source == "platform":
+            return f"mesh platform {verb} --env {self.environment}"
+        return f"mesh {verb} {self.source} --env {self.environment}"
+
+
+def mesh_folder(platform_dir: Path) -> Path:
+    """`<repo>/.mesh`, created with a `.gitignore` so nothing in it is ever committed."""
+    folder = platform_dir / MESH_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore_file = folder / ".gitignore"
+    if not ignore_file.exists():
+        ignore_file.write_text("# mesh's local state, workspaces and passphrase: never commit.\n*\n")
+    return folder
+
+
+def backend_url(backend: str, platform_dir: Path) -> str:
+    """The environment's state backend as Pulumi wants it: `file://` made absolute, others unchanged."""
+    if not backend.startswith("file://"):
+        return backend
+    rest = backend.removeprefix("file://") or DEFAULT_BACKEND.removeprefix("file://")
+    path = Path(rest).expanduser()
+    if not path.is_absolute():
+        path = platform_dir / path
+    return "file://" + path.resolve().as_posix()
+
+
+def file_backend_path(url: str) -> Path | None:
+    """The folder of a `file://` backend (None for other backends)."""
+    return Path(url.removeprefix("file://")) if url.startswith("file://") else None
+
+
+def passphrase_env(platform_dir: Path) -> dict[str, str]:
+    """What Pulumi needs to find the passphrase, without putting it anywhere new.
+
+    `PULUMI_CONFIG_PASSPHRASE(_FILE)` in the environment wins (Pulumi inherits it);
+    then `MESH_PASSPHRASE`; then `<repo>/.mesh/passphrase`, generated on first use.
+    """
+    if os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        return {}
+    given = os.environ.get("MESH_PASSPHRASE")
+    if given:
+        return {"PULUMI_CONFIG_PASSPHRASE": given}
+    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file(platform_dir))}
+
+
+def passphrase_file(platform_dir: Path) -> Path:
+    """`<repo>/.mesh/passphrase`: created once with a random passphrase, readable by its owner only."""
+    path = mesh_folder(platform_dir) / PASSPHRASE_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32))
+    return path
+
+
+def stack_config(env: EnvironmentConfig, cloud: str) -> dict[str, ConfigEntry]:
+    """The provider config of a stack on `cloud` in `env`."""
+    if cloud == "gcp":
+        if env.gcp is None:
+            raise ValueError("environment has no gcp section")
+        return {"gcp:project": ConfigEntry(env.gcp.project), "gcp:region": ConfigEntry(env.gcp.region)}
+    if env.aws is None:
+        raise ValueError("environment has no aws section")
+    config = {"aws:region": ConfigEntry(env.aws.region)}
+    if env.aws.endpoints:
+        # An emulator: only the services configured (each endpoint slows the provider down).
+        for service, url in sorted(env.aws.endpoints.items()):
+            config[f"aws:endpoints[0].{service}"] = ConfigEntry(url.rstrip("/"), path=True)
+        config |= {
+            "aws:s3UsePathStyle": ConfigEntry("true"),
+            "aws:skipCredentialsValidation": ConfigEntry("true"),
+            "aws:skipRequestingAccountId": ConfigEntry("true"),
+            "aws:skipMetadataApiCheck": ConfigEntry("true"),
+            "aws:accessKey": ConfigEntry(EMULATOR_KEY, secret=True),
+            "aws:secretKey": ConfigEntry(EMULATOR_KEY, secret=True),
+        }
+    return config
+
+
+def workspace_settings(
+    config: PlatformConfig, environment: str, *, platform_dir: Path, project: str, folder: str
+) -> WorkspaceSettings:
+    """Backend, secrets provider and environment variables of `project` in `environment`."""
+    env = config.environments[environment]
+    env_vars = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
+    if env.secrets_provider == PASSPHRASE_PROVIDER:
+        env_vars |= passphrase_env(platform_dir)
+    return WorkspaceSettings(
+        project=project,
+        backend_url=backend_url(env.backend, platform_dir),
+        secrets_provider=env.secrets_provider,
+        work_dir=mesh_folder(platform_dir) / "workspaces" / project / folder,
+        env_vars=env_vars,
+        pulumi_home=os.environ.get("MESH_PULUMI_HOME") or None,
+    )
+
+
+def _stack_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    ordered = {k: tags[k] for k in STACK_TAG_KEYS if k in tags}
+    return ordered | {k: v for k, v in tags.items() if k not in ordered}
+
+
+def product_target(
+    spec: ProductSpec, platform: LoadedPlatform, *, source: str, planned_resources: int | None = None
+) -> StackTarget:
+    """The stack of a resolved product request."""
+    from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
+
+    env = platform.config.environments[spec.environment]
+    return StackTarget(
+        stack=spec.stack,
+        environment=spec.environment,
+        settings=workspace_settings(
+            platform.config,
+            spec.environment,
+            platform_dir=platform.path.parent,
+            project=spec.project,
+            folder=spec.stack,
+        ),
+        config=stack_config(env, spec.cloud),
+        tags=_stack_tags(spec.tags),
+        program=product_program(spec),
+        source=source,
+        protected=env.protected,
+        preview_environment=env.preview,
+        planned_resources=planned_resources,
+    )
+
+
+def platform_target(platform: LoadedPlatform, environment: str) -> StackTarget:
+    """The platform stack of `environment` (AWS only)."""
+    from stacks.platform import platform_program, resolve_platform  # noqa: PLC0415 - as above
+
+    config = platform.config
+    env = config.environments[environment]
+    if env.aws is None:
+        raise MeshError(
+            f"Environment {environment} has no shared platform resources: they exist for AWS only.",
+            hint="GCP products need no platform stack; provision them directly.",
+        )
+    spec = resolve_platform(config, environment)
+    return StackTarget(
+        stack=spec.stack,
+        environment=environment,
+        settings=workspace_settings(
+            config, environment, platform_dir=platform.path.parent, project=spec.project, folder=spec.stack
+        ),
+        config=stack_config(env, "aws"),
+        tags=_stack_tags(spec.tags),
+        program=platform_program(spec),
+        source="platform",
+        protected=env.protected,
+        preview_environment=env.preview,
+        planned_resources=PLATFORM_RESOURCES,
+    )
