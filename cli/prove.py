@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from infra.proof import ProofResult
 
 OPERATIONS = ("read", "list", "write", "delete", "bucket-policy-read", "catalog-read", "decrypt")
-HEADERS = ("read", "list", "write", "delete", "bucket policy", "catalog", "decrypt")
+HEADERS = ("read", "list", "write", "del", "policy", "catalog", "decrypt")
 
 
 def prove(
@@ -65,7 +66,13 @@ def prove(
 
 def render(result: ProofResult) -> None:
     """The matrix (✓ allowed / · denied; E executed, V evaluated), then each mismatch."""
-    table = Table(title=f"Access proof for {result.product} ({result.stack})", title_justify="left")
+    # A borderless table keeps the matrix readable in an 80-column terminal.
+    table = Table(
+        title=f"Access proof for {result.product} ({result.stack})",
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+    )
     table.add_column("principal", no_wrap=True)
     table.add_column("port", no_wrap=True)
     for header in HEADERS:

@@ -69,7 +69,7 @@ def write_request(workdir: Path) -> WriteRequest:
         if isinstance(content, str):
             text = textwrap.dedent(content).lstrip("\n")
         else:
-            text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+            text = yaml.safe_dump(content, sort_keys=False)
         path.write_text(text, encoding="utf-8")
         return path
 

@@ -40,6 +40,8 @@ from infra.progress import CliInstall, EngineMessage, ProgressSink, ResourceStep
 ENGINE_ERRORS = (auto_errors.CommandError, auto_errors.InvalidVersionError, FileNotFoundError)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|<\{%[a-z]+%\}>")
+
 
 def clean(text: str) -> str:
     """Engine text without colour codes and surrounding space."""
@@ -131,6 +133,7 @@ class EventReader:
             self.sink(EngineMessage(stack=self.stack, severity=severity, message=message, urn=urn or None))
 
 
+_LOCK = re.compile(
     r"^\s*(?P<url>\S+): created by (?P<user>[^@\s]+)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<at>\S+)",
     re.MULTILINE,
 )
@@ -141,7 +144,7 @@ _GENERIC_ERRORS = ("update failed", "preview failed", "destroy failed", "refresh
 MESSAGE_LIMIT = 700
 
 
-def _shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -197,22 +200,25 @@ def first_error(text: str) -> str:
         if match and match["text"] and not _is_generic(match["text"]):
             return clean(match["text"])
     meaningful = [
-        clean(line) for line in text.splitlines() if line.strip() and not line.strip().startswith(("code:", "stdout:", "stderr:"))
+        clean(line)
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith(("code:", "stdout:", "stderr:"))
     ]
     return meaningful[-1] if meaningful else text.strip()
 
 
 def _verb(stage: Stage | str) -> str:
-    return {"preview": "Previewing", "update": "Updating", "destroy": "Destroying", "refresh": "Refreshing"}.get(
-        str(stage), f"Working on ({stage})"
-    )
+    return {
+        "preview": "Previewing",
+        "update": "Updating",
+        "destroy": "Destroying",
+        "refresh": "Refreshing",
+    }.get(str(stage), f"Working on ({stage})")
 
 
 def _locked(e: auto_errors.CommandError, target: StackTarget) -> StackLocked:
     text = str(e)
-    holders = [
-        f"{m['user']}@{m['host']} (pid {m['pid']}) since {m['at']}" for m in _LOCK.finditer(text)
-    ]
+    holders = [f"{m['user']}@{m['host']} (pid {m['pid']}) since {m['at']}" for m in _LOCK.finditer(text)]
     if holders:
         who = f"another update by {', '.join(holders)}"
     elif "[409]" in text or "Conflict" in text:
@@ -255,7 +261,7 @@ def _resource_failure(
                     continue
                 reason = "; ".join(messages) if messages else first_error(str(e))
                 return ResourceFailed(
-                    f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {_shorten(reason)}",
+                    f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(reason)}",
                     hint=hint,
                     urn=urn,
                 )
@@ -265,7 +271,7 @@ def _resource_failure(
         type_, name, message = diagnostics[0]
         urns = [u for u in _URN.findall(text) if resource_of(u)[1] == name]
         return ResourceFailed(
-            f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {_shorten(clean(message))}",
+            f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(clean(message))}",
             hint=hint,
             urn=urns[0] if urns else "",
         )
@@ -276,7 +282,7 @@ def _resource_failure(
             urn = urn_match.group(0).rstrip(":.,")
             type_, name = resource_of(urn)
             return ResourceFailed(
-                f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {_shorten(clean(match['text']))}",
+                f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(clean(match['text']))}",
                 hint=hint,
                 urn=urn,
             )
@@ -291,12 +297,22 @@ _KNOWN_CAUSES: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "or restore <repo>/.mesh/passphrase from where it was kept.",
     ),
     (
-        ("NoCredentialProviders", "no valid credential sources", "failed to refresh cached credentials", "could not find default credentials"),
+        (
+            "NoCredentialProviders",
+            "no valid credential sources",
+            "failed to refresh cached credentials",
+            "could not find default credentials",
+        ),
         "no cloud credentials were found",
         "Log in (`aws sso login`, `aws configure`, or set AWS_PROFILE; for GCP `gcloud auth application-default login`), then run `mesh doctor`.",
     ),
     (
-        ("could not load plugin", "failed to download plugin", "no resource plugin", "error downloading plugin"),
+        (
+            "could not load plugin",
+            "failed to download plugin",
+            "no resource plugin",
+            "error downloading plugin",
+        ),
         "a Pulumi provider plugin is missing and could not be downloaded",
         "Pulumi downloads provider plugins on first use and needs internet for it; `mesh doctor` lists what is installed.",
     ),
@@ -332,7 +348,7 @@ def translate(
         text = str(e)
         if isinstance(e, auto_errors.InlineSourceRuntimeError):
             return EngineFailed(
-                f"The Pulumi program of stack {target.stack} failed: {_shorten(first_error(text))}",
+                f"The Pulumi program of stack {target.stack} failed: {shorten(first_error(text))}",
                 hint="This is a bug in mesh's stacks or components, not in your request; run with --debug and report it.",
             )
         failure = _resource_failure(e, target, stage, reader)
@@ -341,14 +357,19 @@ def translate(
         for needles, what, hint in _KNOWN_CAUSES:
             if any(n.lower() in text.lower() for n in needles):
                 return EngineFailed(
-                    f"{_verb(stage)} stack {target.stack} failed: {what} ({_shorten(first_error(text), 300)}).",
+                    f"{_verb(stage)} stack {target.stack} failed: {what} ({shorten(first_error(text), 300)}).",
                     hint=hint,
                 )
         return EngineFailed(
-            f"{_verb(stage)} stack {target.stack} failed: {_shorten(first_error(text))}",
+            f"{_verb(stage)} stack {target.stack} failed: {shorten(first_error(text))}",
             hint="Run with --debug for Pulumi's full output.",
         )
     return EngineFailed(f"{_verb(stage)} stack {target.stack} failed: {type(e).__name__}: {e}")
+
+
+def op_counts(summary: Mapping[Any, int] | None) -> dict[str, int]:
+    """A change summary keyed by operation name (`create`, ...), zero counts left out."""
+    return {str(getattr(op, "value", op)): int(n) for op, n in (summary or {}).items() if n}
 
 
 def _plain_outputs(outputs: Mapping[str, auto.OutputValue]) -> dict[str, Any]:
@@ -379,20 +400,20 @@ class AutomationStack:
 
     def preview(self, *, on_event: OnEvent) -> Mapping[str, int]:
         """`pulumi preview`."""
-        return self._stack.preview(on_event=on_event, color="never").change_summary
+        return op_counts(self._stack.preview(on_event=on_event, color="never").change_summary)
 
     def up(self, *, on_event: OnEvent) -> tuple[Mapping[str, int], Mapping[str, Any]]:
         """`pulumi up`."""
         result = self._stack.up(on_event=on_event, color="never")
-        return result.summary.resource_changes or {}, _plain_outputs(result.outputs)
+        return op_counts(result.summary.resource_changes), _plain_outputs(result.outputs)
 
     def destroy(self, *, on_event: OnEvent) -> Mapping[str, int]:
         """`pulumi destroy`."""
-        return self._stack.destroy(on_event=on_event, color="never").summary.resource_changes or {}
+        return op_counts(self._stack.destroy(on_event=on_event, color="never").summary.resource_changes)
 
     def refresh(self, *, on_event: OnEvent) -> Mapping[str, int]:
         """`pulumi refresh`."""
-        return self._stack.refresh(on_event=on_event, color="never").summary.resource_changes or {}
+        return op_counts(self._stack.refresh(on_event=on_event, color="never").summary.resource_changes)
 
     def outputs(self) -> Mapping[str, Any]:
         """`pulumi stack output`."""
@@ -415,7 +436,9 @@ class AutomationStack:
 class AutomationWorkspace:
     """`Workspace` over `pulumi.automation`'s local workspaces, for one project and backend."""
 
-    def __init__(self, settings: WorkspaceSettings, program: Program | None, command: auto.PulumiCommand) -> None:
+    def __init__(
+        self, settings: WorkspaceSettings, program: Program | None, command: auto.PulumiCommand
+    ) -> None:
         self._settings = settings
         self._program = program
         self._command = command
@@ -465,7 +488,9 @@ class AutomationWorkspace:
         if self._program is None:
             return AutomationStack(auto.Stack.select(name, self._local()))
         return AutomationStack(
-            auto.select_stack(name, project_name=self._settings.project, program=self._program, opts=self._options())
+            auto.select_stack(
+                name, project_name=self._settings.project, program=self._program, opts=self._options()
+            )
         )
 
     def list_stacks(self) -> list[StackListing]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from infra.engine import automation
-from infra.engine.automation import ENGINE_ERRORS, EventReader, first_error, translate
+from infra.engine.automation import ENGINE_ERRORS, EventReader, first_error, op_counts, shorten, translate
 from infra.engine.failures import DestructiveChangeBlocked, EngineFailed
 from infra.engine.target import StackTarget, WorkspaceSettings
 from infra.engine.workspace import (
@@ -28,6 +28,7 @@ from infra.engine.workspace import (
 )
 from infra.progress import ProgressRecord, ProgressSink, Stage, StageFinished, StageStarted, ignore
 
+
 class Engine:
     """Preview, update, destroy, refresh, outputs, list and cancel stacks.
 
@@ -39,7 +40,9 @@ class Engine:
         self, *, workspaces: WorkspaceFactory | None = None, on_progress: ProgressSink = ignore
     ) -> None:
         self._on_progress = on_progress
-        self._workspaces = workspaces if workspaces is not None else automation.default_workspaces(on_progress)
+        self._workspaces = (
+            workspaces if workspaces is not None else automation.default_workspaces(on_progress)
+        )
         self._handles: dict[tuple[str, str], StackHandle] = {}
         self._lock = threading.Lock()
 
@@ -59,7 +62,11 @@ class Engine:
             return cached
         try:
             workspace = self._workspaces.open(target.settings, target.program)
-            handle = workspace.create_or_select_stack(target.stack) if create else workspace.select_stack(target.stack)
+            handle = (
+                workspace.create_or_select_stack(target.stack)
+                if create
+                else workspace.select_stack(target.stack)
+            )
             handle.set_all_config(target.config)
         except ENGINE_ERRORS as e:
             raise translate(e, target, "select") from e
@@ -73,7 +80,9 @@ class Engine:
                 handle.set_tag(key, value)
             except ENGINE_ERRORS as e:
                 if "not supported" in str(e):
-                    return [f"the state backend of {target.environment} does not keep stack tags; resources are tagged all the same"]
+                    return [
+                        f"the state backend of {target.environment} does not keep stack tags; resources are tagged all the same"
+                    ]
                 raise translate(e, target, "tag") from e
         return []
 
@@ -107,9 +116,12 @@ class Engine:
         with self._stage(target, Stage.PREVIEW, reader) as result:
             handle = self._open(target, create=True)
             warnings = self._tag(handle, target)
-            result["changes"] = _changes(handle.preview(on_event=reader))
+            result["changes"] = op_counts(handle.preview(on_event=reader))
         return PreviewReport(
-            stack=target.stack, changes=result["changes"], steps=reader.steps, warnings=warnings + reader.warnings
+            stack=target.stack,
+            changes=result["changes"],
+            steps=reader.steps,
+            warnings=warnings + reader.warnings,
         )
 
     def up(self, target: StackTarget) -> UpdateReport:
@@ -118,7 +130,7 @@ class Engine:
         with self._stage(target, Stage.UPDATE, reader) as result:
             handle = self._open(target, create=True)
             changes, outputs = handle.up(on_event=reader)
-            result["changes"] = _changes(changes)
+            result["changes"] = op_counts(changes)
         return UpdateReport(
             stack=target.stack,
             stage=Stage.UPDATE,
@@ -133,7 +145,7 @@ class Engine:
         reader = EventReader(target.stack, Stage.DESTROY, self._on_progress)
         with self._stage(target, Stage.DESTROY, reader) as result:
             handle = self._open(target, create=False)
-            result["changes"] = _changes(handle.destroy(on_event=reader))
+            result["changes"] = op_counts(handle.destroy(on_event=reader))
         return UpdateReport(
             stack=target.stack,
             stage=Stage.DESTROY,
@@ -147,7 +159,7 @@ class Engine:
         reader = EventReader(target.stack, Stage.REFRESH, self._on_progress)
         with self._stage(target, Stage.REFRESH, reader) as result:
             handle = self._open(target, create=False)
-            result["changes"] = _changes(handle.refresh(on_event=reader))
+            result["changes"] = op_counts(handle.refresh(on_event=reader))
         return UpdateReport(
             stack=target.stack,
             stage=Stage.REFRESH,
@@ -178,7 +190,7 @@ class Engine:
             return self._workspaces.open(settings, None).list_stacks()
         except ENGINE_ERRORS as e:
             raise EngineFailed(
-                f"Listing the stacks of {environment} in {settings.backend_url} failed: {_shorten(first_error(str(e)))}",
+                f"Listing the stacks of {environment} in {settings.backend_url} failed: {shorten(first_error(str(e)))}",
                 hint="Check the backend and your credentials with `mesh doctor`.",
             ) from e
 
@@ -187,11 +199,9 @@ class Engine:
         try:
             return self._workspaces.open(settings, None).select_stack(stack).info()
         except ENGINE_ERRORS as e:
-            raise EngineFailed(f"Reading the history of {stack} failed: {_shorten(first_error(str(e)))}") from e
-
-
-def _changes(summary: Mapping[Any, int]) -> dict[str, int]:
-    return {str(getattr(op, "value", op)): int(n) for op, n in summary.items() if n}
+            raise EngineFailed(
+                f"Reading the history of {stack} failed: {shorten(first_error(str(e)))}"
+            ) from e
 
 
 def check_destructive(target: StackTarget, preview: PreviewReport, *, allow_replace: bool) -> None:

@@ -73,10 +73,11 @@ class PreviewReport:
         """Stateful resources the update would replace or delete (one entry per resource)."""
         found: dict[str, PlannedStep] = {}
         for step in self.steps:
-            if step.op in DESTRUCTIVE_OPS and step.type in STATEFUL_TYPES:
-                # A replacement is announced as several steps; name it by "replace" when present.
-                if step.urn not in found or step.op in ("replace", "delete"):
-                    found[step.urn] = step
+            if step.op not in DESTRUCTIVE_OPS or step.type not in STATEFUL_TYPES:
+                continue
+            # A replacement is announced as several steps; name it by "replace" when present.
+            if step.urn not in found or step.op in ("replace", "delete"):
+                found[step.urn] = step
         return list(found.values())
 
 

@@ -63,7 +63,7 @@ _AGENTS = {
     ),
 }
 
-# The variant: seven ports (one consumer is granted all of them, more than one IAM
+# The variant: eight ports (one consumer is granted all of them, more than one IAM
 # condition can hold), a port with personal data and nested types, another retention.
 EXTRA_PORTS = ["clicks", "sessions", "audiences", "creatives", "budgets", "bids"]
 CHANNEL_PORT: dict[str, Any] = {

@@ -252,8 +252,10 @@ def mutated_requests(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _write(folder: Path, document: Any) -> Path:
+    # Non-ASCII text is written escaped: with allow_unicode=True, PyYAML's emitter turns a
+    # NEL (U+0085) in a plain or single-quoted scalar into a line break, which reads back as a space.
     path = folder / "request.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
 
 
