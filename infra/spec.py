@@ -55,6 +55,7 @@ class PortSpec:
     partition_keys: tuple[ColumnSpec, ...]
     prefix: str  # "data/<port>/" inside the product bucket
     table: str
+    partition_column: str | None = None  # the request's first partition column (BigQuery has one)
 
     @property
     def all_columns(self) -> tuple[ColumnSpec, ...]:
@@ -300,6 +301,7 @@ def _port(port: OutputPort, cloud: str) -> PortSpec:
         partition_keys=partition if cloud == "aws" else (),
         prefix=f"{DATA_PREFIX}/{port.name}/",
         table=port.name,
+        partition_column=port.partitioned_by[0] if port.partitioned_by else None,
     )
 
 

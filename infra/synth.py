@@ -98,7 +98,37 @@ def _identifiers(
             "versionId": placeholder(name, "versionId"),
             "etag": placeholder(name, "etag"),
         }
-    return placeholder(name, "id"), {"arn": placeholder(name, "arn")}
+    return _gcp_identifiers(type_, name, inputs) or (
+        placeholder(name, "id"),
+        {"arn": placeholder(name, "arn")},
+    )
+
+
+def _gcp_identifiers(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The ids GCP derives from names (and placeholders for what it assigns)."""
+    project = inputs.get("project") or placeholder(name, "project")
+    if type_ == "gcp:kms/keyRing:KeyRing":
+        return f"projects/{project}/locations/{inputs.get('location')}/keyRings/{inputs.get('name')}", {}
+    if type_ == "gcp:kms/cryptoKey:CryptoKey":
+        return f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}", {}
+    if type_ == "gcp:serviceaccount/account:Account":
+        email = f"{inputs.get('accountId')}@{project}.iam.gserviceaccount.com"
+        return f"projects/{project}/serviceAccounts/{email}", {
+            "email": email,
+            "name": f"projects/{project}/serviceAccounts/{email}",
+            "member": f"serviceAccount:{email}",
+            "uniqueId": placeholder(name, "uniqueId"),
+        }
+    if type_ == "gcp:storage/bucket:Bucket":
+        return str(inputs.get("name")), {
+            "url": f"gs://{inputs.get('name')}",
+            "selfLink": placeholder(name, "selfLink"),
+        }
+    if type_ == "gcp:bigquery/dataset:Dataset":
+        return f"projects/{project}/datasets/{inputs.get('datasetId')}", {}
+    if type_ == "gcp:bigquery/table:Table":
+        return f"projects/{project}/datasets/{inputs.get('datasetId')}/tables/{inputs.get('tableId')}", {}
+    return None
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -127,6 +157,19 @@ class _Mocks(pulumi.runtime.Mocks):
             return {"name": self.ctx.region, "region": self.ctx.region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, []
+        project = args.args.get("project") or "project"
+        number = placeholder(str(project), "number")
+        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            email = f"service-{number}@gs-project-accounts.iam.gserviceaccount.com"
+            return {
+                "emailAddress": email,
+                "member": f"serviceAccount:{email}",
+                "id": email,
+                "project": project,
+            }, []
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            email = f"bq-{number}@bigquery-encryption.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}", "id": email, "project": project}, []
         return {}, []
 
 

@@ -165,8 +165,6 @@ class ProductCatalog(pulumi.ComponentResource):
             delete_contents_on_destroy=False,
             opts=child,
         )
-        # The spec does not say which column partitions a GCP port yet, so tables are
-        # unpartitioned until it does (`time_partitioning` is ready for that column).
         self.tables = {
             port.name: gcp.bigquery.Table(
                 f"{name}-table-{port.name}",
@@ -175,7 +173,9 @@ class ProductCatalog(pulumi.ComponentResource):
                 project=names.project,
                 description=port.description or f"Output port {port.name} of {spec.domain}/{spec.product}",
                 schema=table_schema(port),
-                time_partitioning=time_partitioning(None),
+                time_partitioning=time_partitioning(
+                    next((c for c in port.columns if c.name == port.partition_column), None)
+                ),
                 encryption_configuration={"kms_key_name": args.key_id},
                 labels=table_labels(spec, port),
                 deletion_protection=True,

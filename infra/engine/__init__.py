@@ -31,11 +31,12 @@ from infra.engine.failures import (
     DestructiveChangeBlocked,
     EngineFailed,
     GuardrailsBlocked,
+    ProtectedEnvironment,
     ResourceFailed,
     StackLocked,
     StackMissing,
 )
-from infra.engine.operations import Engine, check_destructive
+from infra.engine.operations import Engine, check_destructive, check_protected
 from infra.engine.provision import (
     ProvisionReport,
     RunStatus,
@@ -84,6 +85,7 @@ __all__ = [
     "GuardrailsBlocked",
     "PlannedStep",
     "PreviewReport",
+    "ProtectedEnvironment",
     "ProvisionReport",
     "ResourceFailed",
     "RunStatus",
@@ -102,6 +104,7 @@ __all__ = [
     "WorkspaceSettings",
     "backend_url",
     "check_destructive",
+    "check_protected",
     "default_workspaces",
     "passphrase_env",
     "plan_product_runs",

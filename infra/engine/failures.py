@@ -35,6 +35,10 @@ class DestructiveChangeBlocked(MeshError):
         self.steps = tuple(steps)
 
 
+class ProtectedEnvironment(MeshError):
+    """Destroying in an environment marked `protected: true` without saying so explicitly."""
+
+
 class GuardrailsBlocked(MeshError):
     """The offline plan failed a mandatory guardrail."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.engine import automation
 from infra.engine.automation import ENGINE_ERRORS, EventReader, first_error, op_counts, shorten, translate
-from infra.engine.failures import DestructiveChangeBlocked, EngineFailed
+from infra.engine.failures import DestructiveChangeBlocked, EngineFailed, ProtectedEnvironment
 from infra.engine.target import StackTarget, WorkspaceSettings
 from infra.engine.workspace import (
     DESTRUCTIVE_OPS,
@@ -229,3 +229,15 @@ def check_destructive(target: StackTarget, preview: PreviewReport, *, allow_repl
         ),
         steps=risky,
     )
+
+
+def check_protected(target: StackTarget, *, allow_protected: bool) -> None:
+    """Refuse to destroy in a `protected: true` environment unless explicitly allowed."""
+    if target.protected and not allow_protected:
+        raise ProtectedEnvironment(
+            f"Environment {target.environment} is protected: mesh will not destroy stack {target.stack} there.",
+            hint=(
+                "If you really mean to delete it and its data, run again with --allow-protected "
+                f"(`{target.command('destroy')} --allow-protected`)."
+            ),
+        )

@@ -1,0 +1,388 @@
+"""`mesh provision`: plan offline, preview, confirm, apply — one stack per request.
+
+Also the pieces the other engine commands share: the live progress view, the
+confirmation prompt, and the renderers of changes and outputs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from cli.console import Output, err, out, print_json
+from infra.errors import UsageError
+from infra.progress import (
+    CliInstall,
+    EngineMessage,
+    ProgressBoard,
+    ProgressRecord,
+    Stage,
+    StageFinished,
+    StageStarted,
+    StackProgress,
+)
+
+if TYPE_CHECKING:
+    from infra.engine import ProvisionReport, StackRun
+
+CHANGE_COLUMNS = ("create", "update", "replace", "delete", "same")
+STAGE_WORDS = {
+    Stage.PREVIEW: ("previewing", "previewed"),
+    Stage.UPDATE: ("updating", "updated"),
+    Stage.DESTROY: ("destroying", "destroyed"),
+    Stage.REFRESH: ("refreshing", "refreshed"),
+}
+DEFAULT_PARALLEL = 4
+
+
+def can_prompt() -> bool:
+    """Whether a person can answer a question (stdin is a terminal). Tests replace this."""
+    return sys.stdin.isatty()
+
+
+def require_confirmation_possible(yes: bool, what: str) -> None:
+    """Refuse up front when a confirmation will be needed and nobody can give it."""
+    if not yes and not can_prompt():
+        raise UsageError(
+            f"{what} needs a confirmation, and there is no terminal to ask on.",
+            hint="Run it again with --yes to confirm in advance (in CI, after reviewing `mesh plan`).",
+        )
+
+
+def confirm(question: str, *, yes: bool) -> bool:
+    """True with `yes`; otherwise ask on stderr (default: no)."""
+    if yes:
+        return True
+    return typer.confirm(question, default=False, err=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+class LiveProgress:
+    """Shows the engine's progress on stderr: a live table on a terminal, milestone lines otherwise.
+
+    Use it as the engine's progress sink and as a context manager around the work;
+    `paused()` stops the live view while the command asks a question.
+    """
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.board = ProgressBoard()
+        self.enabled = enabled
+        self.animated = enabled and err.is_terminal
+        self._live: Live | None = None
+
+    def __call__(self, record: ProgressRecord) -> None:
+        self.board(record)
+        if self.enabled and not self.animated:
+            self._milestone(record)
+
+    def expect(self, stack: str, planned: int | None) -> None:
+        """Show a row for `stack` before it starts."""
+        self.board.expect(stack, planned)
+
+    def _milestone(self, record: ProgressRecord) -> None:
+        if isinstance(record, CliInstall):
+            if not record.done:
+                err.print(f"Installing the Pulumi CLI v{record.version} into {record.root}…", markup=False)
+        elif isinstance(record, StageStarted):
+            planned = f" ({record.planned} resources planned)" if record.planned else ""
+            err.print(f"{record.stack}: {STAGE_WORDS[record.stage][0]}{planned}…", markup=False)
+        elif isinstance(record, StageFinished):
+            changes = ", ".join(f"{op} {n}" for op, n in record.changes.items()) or "no changes"
+            outcome = STAGE_WORDS[record.stage][1] if record.ok else f"{record.stage} failed"
+            err.print(f"{record.stack}: {outcome} in {_duration(record.seconds)} ({changes})", markup=False)
+        elif isinstance(record, EngineMessage) and record.severity == "error":
+            err.print(f"{record.stack}: error: {record.message}", markup=False)
+
+    def _row(self, state: StackProgress, now: float) -> list[RenderableType]:
+        if state.stage is None:
+            stage = Text("waiting", style="dim")
+        elif state.finished:
+            word = STAGE_WORDS[state.stage][1]
+            stage = Text(f"✗ {state.stage} failed", style="red") if state.failed else Text(f"✓ {word}", style="green")
+        else:
+            stage = Text(STAGE_WORDS[state.stage][0], style="cyan")
+        total = state.planned
+        bar = ProgressBar(total=float(total) if total else None, completed=float(state.done), width=20)
+        count = f"{state.done}/{total}" if total else str(state.done)
+        return [
+            Text(state.stack, style="bold"),
+            stage,
+            Group(bar) if state.stage else Text(""),
+            Text(count),
+            Text(state.current, overflow="ellipsis", no_wrap=True),
+            Text(_duration(state.elapsed(now)) if state.stage else ""),
+        ]
+
+    def render(self) -> RenderableType:
+        """The current view: one row per stack."""
+        now = time.monotonic()
+        table = Table(box=None, show_header=True, header_style="dim", pad_edge=False)
+        for column in ("stack", "stage", "", "resources", "now", "elapsed"):
+            table.add_column(column, no_wrap=column != "now", overflow="ellipsis")
+        for state in self.board.snapshot():
+            table.add_row(*self._row(state, now))
+        installing = self.board.installing
+        if installing is not None:
+            note = Text(f"Installing the Pulumi CLI v{installing.version} into {installing.root}…", style="cyan")
+            return Group(note, table)
+        return table
+
+    def start(self) -> None:
+        """Start drawing (a no-op when not animated or already drawing)."""
+        if self.animated and self._live is None:
+            self._live = Live(console=err, refresh_per_second=8, get_renderable=self.render, transient=False)
+            self._live.start()
+
+    def stop(self) -> None:
+        """Stop drawing, leaving the last frame on screen."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the live view for a while (to print or ask), then resume it."""
+        running = self._live is not None
+        self.stop()
+        try:
+            yield
+        finally:
+            if running:
+                self.start()
+
+    def __enter__(self) -> LiveProgress:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def changes_row(changes: dict[str, int] | None) -> list[str]:
+    """The counts of `CHANGE_COLUMNS` (blank when zero)."""
+    changes = changes or {}
+    replaced = changes.get("replace", 0) or changes.get("create-replacement", 0)
+    values = {**changes, "replace": replaced}
+    return [str(values.get(op) or "") for op in CHANGE_COLUMNS]
+
+
+def render_preview(report: ProvisionReport) -> None:
+    """What the previews found: one row per stack, then what blocks which stack."""
+    from infra.engine import RunStatus
+
+    table = Table(title=f"Planned changes in {report.environment}", title_justify="left")
+    table.add_column("stack")
+    table.add_column("source")
+    for op in CHANGE_COLUMNS:
+        table.add_column(op, justify="right")
+    table.add_column("status")
+    for run in report.runs:
+        status = {
+            RunStatus.UNCHANGED: "[dim]no changes[/]",
+            RunStatus.READY: "[green]ready[/]",
+            RunStatus.BLOCKED: "[red]blocked[/]",
+            RunStatus.FAILED: "[red]failed[/]",
+        }.get(run.status, str(run.status))
+        table.add_row(
+            escape(run.stack or "—"),
+            escape(run.source),
+            *changes_row(run.preview.changes if run.preview else None),
+            status,
+        )
+    err.print(table)
+    for run in report.runs:
+        if run.preview is None:
+            continue
+        for step in run.preview.destructive():
+            err.print(
+                f"[yellow]warning:[/] {escape(run.stack)}: {escape(step.op)} of {escape(step.type)} "
+                f"{escape(step.name)} (allowed here)"
+            )
+    _render_failures(report.runs)
+
+
+def _render_failures(runs: Sequence[StackRun]) -> None:
+    for run in runs:
+        if run.error is None:
+            continue
+        label = f"{run.source} ({run.stack})" if run.stack else run.source
+        err.print(f"[red]✗[/] {escape(label)}: {escape(run.error.message)}")
+        if run.error.hint:
+            err.print(f"  [dim]Hint:[/] {escape(run.error.hint)}")
+
+
+def render_outputs(stack: str, outputs: dict[str, Any]) -> None:
+    """A stack's outputs as a key/value table on stdout."""
+    if not outputs:
+        return
+    table = Table(title=f"Outputs of {stack}", title_justify="left")
+    table.add_column("output")
+    table.add_column("value")
+    for key, value in outputs.items():
+        shown = value if isinstance(value, str) else _compact(value)
+        table.add_row(escape(key), escape(shown))
+    out.print(table)
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+def render_report(report: ProvisionReport) -> None:
+    """The summary of a provisioning run: changes per stack, failures, outputs, one closing line."""
+    from infra.engine import RunStatus
+
+    table = Table(title=f"Provisioned in {report.environment}", title_justify="left")
+    table.add_column("stack")
+    table.add_column("result")
+    for op in CHANGE_COLUMNS:
+        table.add_column(op, justify="right")
+    table.add_column("time", justify="right")
+    words = {
+        RunStatus.SUCCEEDED: "[green]✓ succeeded[/]",
+        RunStatus.UNCHANGED: "[green]✓ up to date[/]",
+        RunStatus.FAILED: "[red]✗ failed[/]",
+        RunStatus.BLOCKED: "[red]✗ blocked[/]",
+        RunStatus.DECLINED: "[yellow]not applied[/]",
+        RunStatus.READY: "[dim]not run[/]",
+    }
+    for run in report.runs:
+        update = run.update
+        table.add_row(
+            escape(run.stack or run.source),
+            words[run.status],
+            *changes_row(update.changes if update else None),
+            _duration(update.seconds) if update else "",
+        )
+    out.print(table)
+    _render_failures(report.runs)
+    for run in report.runs:
+        for warning in dict.fromkeys(run.warnings):
+            err.print(f"[yellow]warning:[/] {escape(run.stack or run.source)}: {escape(warning)}")
+    for run in report.runs:
+        if run.status in (RunStatus.SUCCEEDED, RunStatus.UNCHANGED):
+            render_outputs(run.stack, run.outputs)
+    good = [r.stack for r in report.by_status(RunStatus.SUCCEEDED, RunStatus.UNCHANGED)]
+    bad = [r.stack or r.source for r in report.by_status(RunStatus.FAILED, RunStatus.BLOCKED)]
+    declined = report.by_status(RunStatus.DECLINED)
+    parts = [f"{len(good)} succeeded" + (f" ({', '.join(good)})" if good else "")]
+    if bad:
+        parts.append(f"{len(bad)} failed ({', '.join(bad)})")
+    if declined:
+        parts.append(f"{len(declined)} not applied (not confirmed)")
+    style = "green" if report.ok else "red"
+    out.print(f"[{style}]{escape('; '.join(parts))}[/]")
+
+
+def apply_runs(
+    runs: list[StackRun],
+    *,
+    environment: str,
+    parallel: int,
+    yes: bool,
+    allow_replace: bool,
+    output: Output,
+) -> None:
+    """Preview, confirm and apply `runs`, render the result, and exit with its code."""
+    from infra.engine import Engine, provision_stacks
+
+    machine = output is Output.JSON
+    progress = LiveProgress(enabled=not machine)
+    for run in runs:
+        if run.target is not None:
+            progress.expect(run.stack, run.target.planned_resources)
+    engine = Engine(on_progress=progress)
+
+    def ask(report: ProvisionReport) -> bool:
+        with progress.paused():
+            if not machine:
+                render_preview(report)
+            from infra.engine import RunStatus
+
+            ready = [r.stack for r in report.runs if r.status is RunStatus.READY]
+            return confirm(f"Apply the changes above to {len(ready)} stack(s) in {environment}?", yes=yes)
+
+    with progress:
+        report = provision_stacks(
+            runs,
+            engine=engine,
+            environment=environment,
+            parallel=parallel,
+            allow_replace=allow_replace,
+            confirm=ask,
+        )
+    if machine:
+        print_json(report.as_dict())
+    else:
+        if report.confirmed is False:
+            err.print("Nothing was applied.")
+        render_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def provision(
+    files: Annotated[
+        list[Path], typer.Argument(help="Data product requests (YAML), one stack each.", show_default=False)
+    ],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment from mesh.yaml.", show_default=False)],
+    platform: Annotated[
+        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option("--parallel", "-j", min=1, help="How many stacks to run at the same time.")
+    ] = DEFAULT_PARALLEL,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")] = False,
+    allow_replace: Annotated[
+        bool,
+        typer.Option(
+            "--allow-replace",
+            help="Allow replacing or deleting stateful resources (buckets, keys, catalog entries) outside preview environments.",
+        ),
+    ] = False,
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
+    ] = Output.TABLE,
+) -> None:
+    """Create or update the cloud resources of data product requests.
+
+    Each request is validated and planned offline first (a failing mandatory guardrail
+    stops it), then previewed by the Pulumi engine; after one confirmation every stack
+    with changes is updated, at most --parallel at a time. One stack's failure does not
+    stop the others. Exit code 0 when every stack succeeded, 1 otherwise.
+
+    Example: mesh provision examples/products/sales-orders.yaml --env dev
+    """
+    require_confirmation_possible(yes, "mesh provision")
+    from infra.engine import plan_product_runs
+
+    machine = output is Output.JSON
+    if machine:
+        runs = plan_product_runs(files, platform_path=platform, environment=env)
+    else:
+        with err.status(f"Planning {len(files)} request(s) offline…"):
+            runs = plan_product_runs(files, platform_path=platform, environment=env)
+    apply_runs(runs, environment=env, parallel=parallel, yes=yes, allow_replace=allow_replace, output=output)
