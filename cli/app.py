@@ -13,10 +13,16 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from cli import doctor as doctor_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
+from cli import platform as platform_cmd
 from cli import prove as prove_cmd
+from cli import review as review_cmd
+from cli import provision as provision_cmd
 from cli import schema as schema_cmd
+from cli import stack as stack_cmd
+from cli import status as status_cmd
 from cli import validate as validate_cmd
 from cli import verify as verify_cmd
 from cli.console import err
@@ -86,7 +92,15 @@ app.command("validate")(validate_cmd.validate)
 app.command("init")(init_cmd.init)
 app.command("schema")(schema_cmd.schema)
 app.command("plan")(plan_cmd.plan)
+app.command("provision")(provision_cmd.provision)
+app.command("outputs")(stack_cmd.outputs)
+app.command("destroy")(stack_cmd.destroy)
+app.command("cancel")(stack_cmd.cancel)
+app.command("status")(status_cmd.status)
+app.command("doctor")(doctor_cmd.doctor)
+app.add_typer(platform_cmd.app, name="platform")
 app.command("prove")(prove_cmd.prove)
+app.command("review")(review_cmd.review)
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
 

@@ -29,10 +29,10 @@ from infra.progress import (
     EngineMessage,
     ProgressBoard,
     ProgressRecord,
+    StackProgress,
     Stage,
     StageFinished,
     StageStarted,
-    StackProgress,
 )
 
 if TYPE_CHECKING:
@@ -118,7 +118,11 @@ class LiveProgress:
             stage = Text("waiting", style="dim")
         elif state.finished:
             word = STAGE_WORDS[state.stage][1]
-            stage = Text(f"✗ {state.stage} failed", style="red") if state.failed else Text(f"✓ {word}", style="green")
+            stage = (
+                Text(f"✗ {state.stage} failed", style="red")
+                if state.failed
+                else Text(f"✓ {word}", style="green")
+            )
         else:
             stage = Text(STAGE_WORDS[state.stage][0], style="cyan")
         total = state.planned
@@ -143,7 +147,9 @@ class LiveProgress:
             table.add_row(*self._row(state, now))
         installing = self.board.installing
         if installing is not None:
-            note = Text(f"Installing the Pulumi CLI v{installing.version} into {installing.root}…", style="cyan")
+            note = Text(
+                f"Installing the Pulumi CLI v{installing.version} into {installing.root}…", style="cyan"
+            )
             return Group(note, table)
         return table
 

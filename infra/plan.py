@@ -44,6 +44,7 @@ class PlanResult:
             "guardrails": self.guardrails.as_dicts(),
             "disabledGuardrails": list(self.guardrails.disabled),
             "blocked": self.blocked,
+            "contract": self.spec.contract(),
         }
 
 
@@ -53,9 +54,13 @@ def disabled_guardrails(platform: PlatformConfig, environment: str) -> list[str]
     return sorted(set(platform.guardrails.disabled) | set(env.disabled_guardrails))
 
 
-def plan_request(path: Path, *, platform_path: Path | None, environment: str | None) -> PlanResult:
-    """Validate `path`, resolve it in `environment`, synthesize it and evaluate the guardrails."""
-    spec, loaded, platform = load_spec(path, platform_path=platform_path, environment=environment)
+def plan_request(
+    path: Path, *, platform_path: Path | None, environment: str | None, text: str | None = None
+) -> PlanResult:
+    """Validate `path`, resolve it in `environment`, synthesize it and evaluate the guardrails.
+
+    `text` plans the request's content at another revision instead of the file on disk."""
+    spec, loaded, platform = load_spec(path, platform_path=platform_path, environment=environment, text=text)
     graph = synthesize_spec(spec)
     report = evaluate(graph, disabled=disabled_guardrails(platform.config, spec.environment))
     return PlanResult(spec=spec, graph=graph, guardrails=report, warnings=loaded.warnings)

@@ -11,12 +11,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from infra.request import DomainName, Email, _Model
+from infra.request import PATTERN_HELP, DomainName, Email, _Model
 
 PLATFORM_FILE = "mesh.yaml"
 RESERVED_DOMAIN = "platform"
 ENV_PATTERN = r"^[a-z][a-z0-9]{0,11}$"
 ORG_PATTERN = r"^[a-z][a-z0-9]{1,11}$"
+
+PATTERN_HELP.update(
+    {
+        ORG_PATTERN: "2–12 lowercase letters and digits, starting with a letter (no hyphens)",
+        ENV_PATTERN: "1–12 lowercase letters and digits, starting with a letter (no hyphens)",
+    }
+)
 
 EnvironmentName = Annotated[str, StringConstraints(pattern=ENV_PATTERN)]
 AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]

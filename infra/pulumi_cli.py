@@ -5,7 +5,7 @@ then installed by mesh under `~/.mesh/pulumi/<version>` (`MESH_HOME` moves `~/.m
 When neither exists, `infra.engine` installs the pinned version there, but only after
 a bounded reachability check of the download host: without network, mesh fails in
 seconds with instructions instead of hanging on a download. This module does not
-import Pulumi; `infra.engine` (the only module that imports `pulumi.automation`) does
+import Pulumi; `infra.engine.automation` (the only module that imports `pulumi.automation`) does
 the install itself.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from infra import names
@@ -187,6 +188,26 @@ class ProductSpec:
     aws: AwsNames | None = None
     gcp: GcpNames | None = None
 
+    def contract(self) -> dict[str, Any]:
+        """What consumers depend on: version, ports with columns and partitioning, and grants."""
+        return {
+            "version": self.version,
+            "classification": self.classification,
+            "ports": {
+                port.name: {
+                    "format": port.format,
+                    "columns": [
+                        {"name": c.name, "type": c.type, "required": c.required, "pii": c.pii}
+                        for c in sorted(port.all_columns, key=lambda c: c.name)
+                    ],
+                    "partitionedBy": [k.name for k in port.partition_keys]
+                    or ([port.partition_column] if port.partition_column else []),
+                }
+                for port in self.ports
+            },
+            "consumers": {grant.domain: list(grant.ports) for grant in self.grants},
+        }
+
     def port(self, name: str) -> PortSpec:
         """The output port called `name`."""
         for port in self.ports:
@@ -340,14 +361,14 @@ def resolve(
             GrantSpec(
                 domain=consumer.domain,
                 ports=tuple(dict.fromkeys(consumer.ports)),
-                aws_role=names.fit(base, names.IAM_ROLE_MAX, suffix=f"-consumer-{consumer.domain}"),
+                aws_role=names.fit(base, names.IAM_ROLE_MAX, suffix=f"-{consumer.domain}-consumer"),
                 aws_principals=_principals(cfg.principals.aws, account)
                 or ((aws.account_root,) if aws else ()),
                 athena_workgroup=names.fit(
-                    base, names.ATHENA_WORKGROUP_MAX, suffix=f"-consumer-{consumer.domain}"
+                    base, names.ATHENA_WORKGROUP_MAX, suffix=f"-{consumer.domain}-consumer"
                 ),
                 gcp_service_account=names.gcp_service_account_id(
-                    f"{environment}-{meta.domain}-{meta.name}", f"-c-{consumer.domain}"
+                    f"{environment}-{meta.domain}-{meta.name}", f"-{consumer.domain}-c"
                 ),
                 gcp_members=tuple(sorted(cfg.principals.gcp)),
             )

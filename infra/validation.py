@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from infra.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
-from infra.document import Document, FieldPath, format_path, read_document
+from infra.document import Document, FieldPath, format_path, parse_document, read_document
 from infra.errors import (
     DocumentInvalid,
     MeshError,
@@ -106,6 +106,13 @@ def _message(error: Any, vocabulary: set[str]) -> str:
         return f"'{value}' is not allowed: use {expected}{hint}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
+    if kind == "model_type":
+        # pydantic names the model class ("instance of Metadata"), which users never see.
+        what = "a list" if isinstance(value, list) else repr(value)
+        return f"expected a mapping of fields (key: value lines), got {what}"
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        # YAML reads 111122223333 or 1.0 as a number (and 000000000000 as 0).
+        return f"{error['msg']} (got {value!r}) — put the value in quotes so YAML keeps it as text"
     if isinstance(value, (dict, list)):
         return str(error["msg"])
     return f"{error['msg']} (got {value!r})"
@@ -440,10 +447,14 @@ def _platform_rules(
 
 
 def load_request(
-    path: Path, platform: LoadedPlatform | None, *, environment: str | None = None
+    path: Path, platform: LoadedPlatform | None, *, environment: str | None = None, text: str | None = None
 ) -> LoadedRequest:
-    """Read and validate a request, against `platform` when given. Raises with all problems."""
-    doc = read_document(path)
+    """Read and validate a request, against `platform` when given. Raises with all problems.
+
+    `text`, when given, is the request's content at another revision (`mesh review`): it
+    is validated as if it were `path`, so relative entrypoints still resolve.
+    """
+    doc = read_document(path) if text is None else parse_document(text, file=str(path))
     problems = _check_header(doc, KIND)
     if problems:
         raise DocumentInvalid(problems)
@@ -464,11 +475,13 @@ def load_request(
 
 
 def load_spec(
-    path: Path, *, platform_path: Path | None, environment: str | None
+    path: Path, *, platform_path: Path | None, environment: str | None, text: str | None = None
 ) -> tuple[ProductSpec, LoadedRequest, LoadedPlatform]:
-    """Validate a request and resolve it in `environment` (default: the first one with its cloud)."""
+    """Validate a request and resolve it in `environment` (default: the first one with its cloud).
+
+    `text` replaces the file's content (see `load_request`)."""
     platform = load_platform(locate_platform(platform_path, near=path))
-    loaded = load_request(path, platform, environment=environment)
+    loaded = load_request(path, platform, environment=environment, text=text)
     env = environment or default_environment(platform.config, str(loaded.request.spec.cloud))
     spec = resolve(loaded.request, platform.config, env, request_dir=path.parent)
     return spec, loaded, platform

@@ -22,7 +22,7 @@ from pulumi.automation import events as auto_events
 
 from infra import pulumi_cli
 from infra.engine.failures import EngineFailed, ResourceFailed, StackLocked, StackMissing
-from infra.engine.target import ConfigEntry, Program, StackTarget, WorkspaceSettings, file_backend_path
+from infra.engine.target import ConfigEntry, Program, StackTarget, WorkspaceSettings, prepare
 from infra.engine.workspace import (
     SECRET_MASK,
     OnEvent,
@@ -145,7 +145,9 @@ MESSAGE_LIMIT = 700
 
 
 def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` on one line, without Pulumi's "1 error occurred:" preamble, cut at `limit`."""
     text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"^\d+ errors? occurred: (\* )?", "", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -193,6 +195,18 @@ def diagnostics_from_text(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
+_RESULT_PREFIX = re.compile(r"^\s*(?:code: -?\d+\s*$|stdout: ?|stderr: ?)")
+
+
+def output_of(e: BaseException) -> str:
+    """Pulumi's stdout and stderr from an Automation API error, without `CommandResult`'s labels.
+
+    `CommandError` keeps only `str(CommandResult)`: "\\n code: N\\n stdout: ...\\n stderr: ...",
+    where each stream's first line shares its label's line.
+    """
+    return "\n".join(_RESULT_PREFIX.sub("", line) for line in str(e).splitlines())
+
+
 def first_error(text: str) -> str:
     """The first meaningful `error:` line of Pulumi's output, or its last non-empty line."""
     for line in text.splitlines():
@@ -217,16 +231,16 @@ def _verb(stage: Stage | str) -> str:
 
 
 def _locked(e: auto_errors.CommandError, target: StackTarget) -> StackLocked:
-    text = str(e)
+    text = output_of(e)
     holders = [f"{m['user']}@{m['host']} (pid {m['pid']}) since {m['at']}" for m in _LOCK.finditer(text)]
     if holders:
-        who = f"another update by {', '.join(holders)}"
+        who = f"another update holds it: {'; '.join(holders)}"
     elif "[409]" in text or "Conflict" in text:
-        who = "another update in progress (the Pulumi Cloud backend reports a conflict)"
+        who = "another update is in progress (the Pulumi Cloud backend reports a conflict)"
     else:
-        who = "another update"
+        who = "another update holds it"
     return StackLocked(
-        f"Stack {target.stack} is locked by {who}.",
+        f"Stack {target.stack} is locked: {who}.",
         hint=(
             "Wait for that update to finish. If it is gone (crashed or killed), release the lock with "
             f"`{target.command('cancel')}` (or `pulumi cancel --stack {target.stack}`) and run again; "
@@ -259,13 +273,13 @@ def _resource_failure(
                 type_, name = resource_of(urn)
                 if type_.startswith("pulumi:pulumi:Stack"):
                     continue
-                reason = "; ".join(messages) if messages else first_error(str(e))
+                reason = "; ".join(messages) if messages else first_error(output_of(e))
                 return ResourceFailed(
                     f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(reason)}",
                     hint=hint,
                     urn=urn,
                 )
-    text = str(e)
+    text = output_of(e)
     diagnostics = diagnostics_from_text(text)
     if diagnostics:
         type_, name, message = diagnostics[0]
@@ -281,8 +295,9 @@ def _resource_failure(
         if match and urn_match:
             urn = urn_match.group(0).rstrip(":.,")
             type_, name = resource_of(urn)
+            reason = clean(match["text"]).replace(urn, name)
             return ResourceFailed(
-                f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(clean(match['text']))}",
+                f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(reason)}",
                 hint=hint,
                 urn=urn,
             )
@@ -345,10 +360,12 @@ def translate(
     if isinstance(e, FileNotFoundError):
         return pulumi_cli.missing(f"running it failed: {e}")
     if isinstance(e, auto_errors.CommandError):
-        text = str(e)
+        text = output_of(e)
         if isinstance(e, auto_errors.InlineSourceRuntimeError):
+            marker = re.search(r"inline source runtime error:?\s*(?P<cause>.+)", text)
+            cause = marker["cause"] if marker else first_error(text)
             return EngineFailed(
-                f"The Pulumi program of stack {target.stack} failed: {shorten(first_error(text))}",
+                f"The Pulumi program of stack {target.stack} failed: {shorten(clean(cause))}",
                 hint="This is a bug in mesh's stacks or components, not in your request; run with --debug and report it.",
             )
         failure = _resource_failure(e, target, stage, reader)
@@ -445,10 +462,7 @@ class AutomationWorkspace:
 
     def _options(self) -> auto.LocalWorkspaceOptions:
         settings = self._settings
-        settings.work_dir.mkdir(parents=True, exist_ok=True)
-        state = file_backend_path(settings.backend_url)
-        if state is not None:
-            state.mkdir(parents=True, exist_ok=True)  # Pulumi's file backend wants the folder to exist
+        prepare(settings)
         return auto.LocalWorkspaceOptions(
             work_dir=str(settings.work_dir),
             pulumi_home=settings.pulumi_home,

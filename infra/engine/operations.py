@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from infra.engine import automation
-from infra.engine.automation import ENGINE_ERRORS, EventReader, first_error, op_counts, shorten, translate
+from infra.engine.automation import (
+    ENGINE_ERRORS,
+    EventReader,
+    first_error,
+    op_counts,
+    output_of,
+    shorten,
+    translate,
+)
 from infra.engine.failures import DestructiveChangeBlocked, EngineFailed, ProtectedEnvironment
 from infra.engine.target import StackTarget, WorkspaceSettings
 from infra.engine.workspace import (
@@ -190,7 +198,7 @@ class Engine:
             return self._workspaces.open(settings, None).list_stacks()
         except ENGINE_ERRORS as e:
             raise EngineFailed(
-                f"Listing the stacks of {environment} in {settings.backend_url} failed: {shorten(first_error(str(e)))}",
+                f"Listing the stacks of {environment} in {settings.backend_url} failed: {shorten(first_error(output_of(e)))}",
                 hint="Check the backend and your credentials with `mesh doctor`.",
             ) from e
 
@@ -200,7 +208,7 @@ class Engine:
             return self._workspaces.open(settings, None).select_stack(stack).info()
         except ENGINE_ERRORS as e:
             raise EngineFailed(
-                f"Reading the history of {stack} failed: {shorten(first_error(str(e)))}"
+                f"Reading the history of {stack} failed: {shorten(first_error(output_of(e)))}"
             ) from e
 
 

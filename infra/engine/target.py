@@ -62,14 +62,18 @@ class ConfigEntry:
 class WorkspaceSettings:
     """Where and how Pulumi runs for one project in one environment.
 
-    `env_vars` may hold a passphrase (from `MESH_PASSPHRASE`); it is left out of `repr`.
+    Building settings writes nothing; `prepare` creates the folders and the passphrase
+    file right before Pulumi runs. `env_vars` may hold a passphrase (from
+    `MESH_PASSPHRASE`), so it is left out of `repr`.
     """
 
     project: str
     backend_url: str
     secrets_provider: str
+    mesh_dir: Path
     work_dir: Path
     env_vars: Mapping[str, str] = field(default_factory=dict, repr=False)
+    passphrase_file: Path | None = None  # the file mesh generates, when it is the passphrase's source
     pulumi_home: str | None = None
 
 
@@ -95,9 +99,8 @@ class StackTarget:
         return f"mesh {verb} {self.source} --env {self.environment}"
 
 
-def mesh_folder(platform_dir: Path) -> Path:
-    """`<repo>/.mesh`, created with a `.gitignore` so nothing in it is ever committed."""
-    folder = platform_dir / MESH_DIR
+def ensure_mesh_dir(folder: Path) -> Path:
+    """Create `<repo>/.mesh` with a `.gitignore` of `*`, so nothing in it is ever committed."""
     folder.mkdir(parents=True, exist_ok=True)
     ignore_file = folder / ".gitignore"
     if not ignore_file.exists():
@@ -121,23 +124,25 @@ def file_backend_path(url: str) -> Path | None:
     return Path(url.removeprefix("file://")) if url.startswith("file://") else None
 
 
-def passphrase_env(platform_dir: Path) -> dict[str, str]:
-    """What Pulumi needs to find the passphrase, without putting it anywhere new.
+def passphrase_env(mesh_dir: Path) -> tuple[dict[str, str], Path | None]:
+    """What Pulumi needs to find the passphrase, and the file mesh must create for it (if any).
 
     `PULUMI_CONFIG_PASSPHRASE(_FILE)` in the environment wins (Pulumi inherits it);
     then `MESH_PASSPHRASE`; then `<repo>/.mesh/passphrase`, generated on first use.
+    Pulumi is given the file's path, never its content.
     """
     if os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-        return {}
+        return {}, None
     given = os.environ.get("MESH_PASSPHRASE")
     if given:
-        return {"PULUMI_CONFIG_PASSPHRASE": given}
-    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file(platform_dir))}
+        return {"PULUMI_CONFIG_PASSPHRASE": given}, None
+    path = mesh_dir / PASSPHRASE_FILE
+    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}, path
 
 
-def passphrase_file(platform_dir: Path) -> Path:
-    """`<repo>/.mesh/passphrase`: created once with a random passphrase, readable by its owner only."""
-    path = mesh_folder(platform_dir) / PASSPHRASE_FILE
+def ensure_passphrase_file(path: Path) -> Path:
+    """Create `path` once with a random passphrase, readable by its owner only (0600)."""
+    ensure_mesh_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -147,6 +152,17 @@ def passphrase_file(platform_dir: Path) -> Path:
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(32))
     return path
+
+
+def prepare(settings: WorkspaceSettings) -> None:
+    """Create what Pulumi expects before it runs: `.mesh`, the workspace and state folders, the passphrase."""
+    ensure_mesh_dir(settings.mesh_dir)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    state = file_backend_path(settings.backend_url)
+    if state is not None:
+        state.mkdir(parents=True, exist_ok=True)  # Pulumi's file backend wants the folder to exist
+    if settings.passphrase_file is not None:
+        ensure_passphrase_file(settings.passphrase_file)
 
 
 def stack_config(env: EnvironmentConfig, cloud: str) -> dict[str, ConfigEntry]:
@@ -176,17 +192,22 @@ def stack_config(env: EnvironmentConfig, cloud: str) -> dict[str, ConfigEntry]:
 def workspace_settings(
     config: PlatformConfig, environment: str, *, platform_dir: Path, project: str, folder: str
 ) -> WorkspaceSettings:
-    """Backend, secrets provider and environment variables of `project` in `environment`."""
+    """Backend, secrets provider and environment variables of `project` in `environment` (writes nothing)."""
     env = config.environments[environment]
+    mesh_dir = platform_dir / MESH_DIR
     env_vars = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
+    passphrase_file = None
     if env.secrets_provider == PASSPHRASE_PROVIDER:
-        env_vars |= passphrase_env(platform_dir)
+        found, passphrase_file = passphrase_env(mesh_dir)
+        env_vars |= found
     return WorkspaceSettings(
         project=project,
         backend_url=backend_url(env.backend, platform_dir),
         secrets_provider=env.secrets_provider,
-        work_dir=mesh_folder(platform_dir) / "workspaces" / project / folder,
+        mesh_dir=mesh_dir,
+        work_dir=mesh_dir / "workspaces" / project / folder,
         env_vars=env_vars,
+        passphrase_file=passphrase_file,
         pulumi_home=os.environ.get("MESH_PULUMI_HOME") or None,
     )
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from infra.progress import Stage
 
 if TYPE_CHECKING:
-    from pulumi.automation.events import EngineEvent
-
     from infra.engine.target import ConfigEntry, Program, WorkspaceSettings
 
-OnEvent = Callable[["EngineEvent"], None]
+#: Receives each `pulumi.automation.events.EngineEvent` (typed loosely: only
+#: `infra.engine.automation` may import `pulumi.automation`).
+OnEvent = Callable[[Any], None]
 
 #: Resources whose replacement or deletion loses data, or makes data unreadable.
 STATEFUL_TYPES = frozenset(

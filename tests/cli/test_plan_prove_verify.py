@@ -46,7 +46,7 @@ def test_plan_json_has_the_documented_shape() -> None:
     assert bucket["inputs"]["bucket"] == "acme-dev-sales-orders"
     policy = next(r for r in document["resources"] if r["type"] == "aws:s3/bucketPolicy:BucketPolicy")
     statements = json.loads(policy["inputs"]["policy"])["Statement"]
-    assert any("acme-dev-sales-orders-consumer-marketing" in json.dumps(s) for s in statements)
+    assert any("acme-dev-sales-orders-marketing-consumer" in json.dumps(s) for s in statements)
 
 
 def test_plan_preview_environment_disables_only_the_advisory_logging_rule() -> None:

@@ -136,13 +136,13 @@ def test_grants(examples_dir: Path) -> None:
         (
             "marketing",
             ("order_lines",),
-            "acme-prod-sales-orders-consumer-marketing",
+            "acme-prod-sales-orders-marketing-consumer",
             ("arn:aws:iam::444455556666:role/marketing-analysts",),
         ),
         (
             "finance",
             ("order_lines", "daily_revenue"),
-            "acme-prod-sales-orders-consumer-finance",
+            "acme-prod-sales-orders-finance-consumer",
             ("arn:aws:iam::444455556666:role/finance-engineers",),
         ),
     ]

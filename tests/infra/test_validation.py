@@ -297,6 +297,21 @@ INVALID = [
         ],
     ),
     Case(
+        "a list where a mapping goes",
+        [("metadata:\n  domain: sales\n  name: orders\n", "metadata: [sales, orders]\nmetadata_:\n")],
+        [
+            "orders.yaml:3:11 metadata: expected a mapping of fields (key: value lines), got a list",
+            "orders.yaml:4:1 metadata_: unknown field 'metadata_' — did you mean 'metadata'?",
+        ],
+    ),
+    Case(
+        "a number where text goes",
+        [("description: Confirmed orders.", "description: 2024")],
+        [
+            "orders.yaml:7:16 metadata.description: Input should be a valid string (got 2024) — put the value in quotes so YAML keeps it as text"
+        ],
+    ),
+    Case(
         "a word where a list goes",
         [("partitionedBy: [order_date]", "partitionedBy: order_date")],
         [
@@ -439,7 +454,9 @@ environments:
         Case(
             "an organisation with a hyphen",
             [("organization: acme", "organization: ac-me")],
-            ["mesh.yaml:3:15 organization: 'ac-me' is not valid: use match ^[a-z][a-z0-9]{1,11}$"],
+            [
+                "mesh.yaml:3:15 organization: 'ac-me' is not valid: use 2–12 lowercase letters and digits, starting with a letter (no hyphens)"
+            ],
         ),
         Case(
             "the reserved domain",
@@ -460,6 +477,20 @@ environments:
             "an account id that is too short",
             [('"111122223333"', '"1111"')],
             ["mesh.yaml:8:20 environments.dev.aws.account: '1111' is not valid: use match ^\\d{12}$"],
+        ),
+        Case(
+            "an account id YAML reads as a number",
+            [('"111122223333"', "000000000000")],
+            [
+                "mesh.yaml:8:20 environments.dev.aws.account: Input should be a valid string (got 0) — put the value in quotes so YAML keeps it as text"
+            ],
+        ),
+        Case(
+            "an environment name in capitals",
+            [("  dev:", "  Dev:")],
+            [
+                "mesh.yaml:7:3 environments.Dev: 'Dev' is not valid: use 1–12 lowercase letters and digits, starting with a letter (no hyphens)"
+            ],
         ),
         Case(
             "an unknown section",

@@ -1,0 +1,220 @@
+"""`mesh review`: a change to a request, reviewed in a data product's terms."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.console import err, out, print_json
+
+if TYPE_CHECKING:
+    from infra.review import ReviewResult
+
+
+class ReviewOutput(StrEnum):
+    """How `mesh review` shows its result."""
+
+    MARKDOWN = "markdown"
+    JSON = "json"
+    TABLE = "table"
+
+
+def review(
+    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Git ref to compare with (the same file at that ref). Default: HEAD."),
+    ] = None,
+    base_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--base-plan", help="A saved `mesh plan --output json` to compare with, instead of a git ref."
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud."
+        ),
+    ] = None,
+    platform: Annotated[
+        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+    ] = None,
+    output: Annotated[
+        ReviewOutput,
+        typer.Option(
+            "--output", "-o", help="markdown (a pull request comment), json, or table (the terminal)."
+        ),
+    ] = ReviewOutput.TABLE,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Also show Pulumi's own preview against the real state (needs a working engine)."
+        ),
+    ] = False,
+) -> None:
+    """Review what a change to a request does, offline; exit 1 when something blocks it.
+
+    Plans the request now and at the base, then reports resources added, removed, replaced
+    and changed (policies statement by statement), contract changes per port — breaking ones
+    block unless the major version was raised —, grants added and removed, the guardrails
+    and the access proof.
+
+    Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown
+    """
+    from infra.errors import UsageError
+    from infra.plan import plan_request
+    from infra.review import load_base_plan, request_at_ref
+    from infra.review import review as run_review
+
+    if base is not None and base_plan is not None:
+        raise UsageError("--base and --base-plan are alternatives; pass one of them")
+    with err.status(f"Reviewing {file}…"):
+        head = plan_request(file, platform_path=platform, environment=env)
+        if base_plan is not None:
+            base_graph, base_contract = load_base_plan(base_plan)
+            label = str(base_plan)
+        else:
+            ref = base or "HEAD"
+            before = plan_request(
+                file, platform_path=platform, environment=env, text=request_at_ref(file, ref)
+            )
+            base_graph, base_contract, label = before.graph, before.spec.contract(), ref
+        result = run_review(head, base_graph, base_contract, base=label)
+        if live:
+            result.live = _live_preview(file, head.spec.environment, platform)
+    if output is ReviewOutput.JSON:
+        print_json(result.as_dict())
+    elif output is ReviewOutput.MARKDOWN:
+        print(render_markdown(result))
+    else:
+        from rich.markdown import Markdown
+
+        out.print(Markdown(render_markdown(result)))
+    raise typer.Exit(1 if result.blocked else 0)
+
+
+def _live_preview(file: Path, environment: str, platform: Path | None) -> list[str]:
+    """Pulumi's preview diff against real state, as lines; the reason when the engine cannot run."""
+    try:
+        from infra.engine import live_preview_lines  # type: ignore[attr-defined]
+    except ImportError:
+        return ["live preview unavailable: this mesh has no engine preview"]
+    try:
+        lines: list[str] = live_preview_lines(file, environment=environment, platform_path=platform)
+    except Exception as e:  # the engine's own errors are already written for users
+        return [f"live preview unavailable: {e}"]
+    return lines
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+
+
+def render_markdown(result: ReviewResult) -> str:
+    """The review as GitHub-flavoured markdown, long sections collapsed."""
+    verdict = "⛔ blocked" if result.blocked else "✅ nothing blocks"
+    lines = [f"## mesh review: `{result.product}` ({result.stack}) — {verdict}", ""]
+    lines.append(
+        f"Base `{result.base}` (version {result.base_version}) → this change (version {result.version})."
+    )
+    lines.append("")
+    counts = {
+        kind: sum(1 for r in result.resources if r.kind == kind)
+        for kind in ("added", "removed", "replaced", "changed")
+    }
+    breaking = sum(1 for c in result.contract if c.breaking)
+    lines += [
+        "| resources added | removed | replaced | changed | contract changes | breaking | grants added | grants removed |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {counts['added']} | {counts['removed']} | {counts['replaced']} | {counts['changed']} | {len(result.contract)} | {breaking} "
+        f"| {sum(1 for g in result.grants if g.kind == 'added')} | {sum(1 for g in result.grants if g.kind == 'removed')} |",
+        "",
+    ]
+    if result.blockers:
+        lines += ["### ⛔ Blockers", ""] + [f"- {b}" for b in result.blockers] + [""]
+    lines += ["### Contract", ""]
+    if result.contract:
+        lines += ["| port | change | breaking | consumers affected |", "|---|---|---|---|"]
+        for c in result.contract:
+            lines.append(
+                f"| `{c.port}` | {c.detail} | {'**yes**' if c.breaking else 'no'} | {', '.join(c.affected) or '—'} |"
+            )
+    else:
+        lines.append("No change to any output port.")
+    lines.append("")
+    lines += ["### Grants", ""]
+    if result.grants:
+        for g in result.grants:
+            verb = "may now read" if g.kind == "added" else "may no longer read"
+            lines.append(f"- {'➕' if g.kind == 'added' else '➖'} domain `{g.domain}` {verb} `{g.port}`")
+    else:
+        lines.append("No consumer grant added or removed.")
+    lines.append("")
+    lines += ["### Resources", ""]
+    if result.resources:
+        table = ["| change | type | name |", "|---|---|---|"]
+        table += [f"| {r.kind} | `{r.type}` | `{r.name}` |" for r in result.resources]
+        lines.append(_details(f"{len(result.resources)} resource change(s)", "\n".join(table)))
+        for r in result.resources:
+            if r.kind == "changed" and r.changes and not r.policies:
+                body = "\n".join(
+                    f"- `{c.path}`: `{json.dumps(c.before)}` → `{json.dumps(c.after)}`"
+                    for c in r.changes[:40]
+                )
+                lines.append(_details(f"`{r.name}`: {len(r.changes)} input(s) changed", body))
+            for p in r.policies:
+                diff = "\n".join([f"+ {g}" for g in p.granted] + [f"- {v}" for v in p.revoked])
+                lines.append(
+                    _details(
+                        f"`{r.name}` {p.document}: {len(p.granted)} granted, {len(p.revoked)} revoked",
+                        f"```diff\n{diff}\n```",
+                    )
+                )
+    else:
+        lines.append("No resource changes.")
+    lines.append("")
+    report = result.guardrails
+    passed = sum(1 for r in report.results if r.passed)
+    lines += [
+        "### Guardrails",
+        "",
+        f"{passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed.",
+        "",
+    ]
+    failed = [r for r in report.results if not r.passed]
+    if failed:
+        lines += ["| result | rule | control | resource | message |", "|---|---|---|---|---|"]
+        for r in failed:
+            lines.append(
+                f"| {'FAIL' if r.severity == 'mandatory' else 'warn'} | {r.id} | {r.control or '—'} | `{r.urn.split('::')[-1]}` | {r.message} |"
+            )
+        lines.append("")
+    lines += ["### Access proof", ""]
+    if result.proof is None:
+        lines += [f"- {n}" for n in result.notes] or ["Not run."]
+    else:
+        proof = result.proof
+        executed = sum(1 for c in proof.cells if c.method == "executed")
+        status = "passed" if proof.passed else f"**failed**: {len(proof.mismatches)} cell(s) differ"
+        lines.append(
+            f"{status} — {len(proof.cells)} cells ({executed} executed on moto, {len(proof.cells) - executed} evaluated)."
+        )
+        rows = [
+            "| principal | port | operation | expected | observed | how | statement |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in proof.cells:
+            mark = "" if c.ok else " ≠"
+            rows.append(
+                f"| {c.principal} | {c.port} | {c.operation} | {'allow' if c.expected else 'deny'} | {'allow' if c.observed else 'deny'}{mark} | {c.method} | {c.statement or '—'} |"
+            )
+        lines.append("")
+        lines.append(_details("access matrix", "\n".join(rows)))
+    if result.live is not None:
+        lines += ["### Live preview (Pulumi)", "", "```", *result.live, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,164 @@
+"""Commands on one request's existing stack: `mesh destroy`, `mesh outputs`, `mesh cancel`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from cli.console import Output, err, out, print_json
+from cli.provision import LiveProgress, confirm, render_outputs, require_confirmation_possible
+
+if TYPE_CHECKING:
+    from infra.engine import StackTarget, UpdateReport
+
+FileArgument = Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)]
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment from mesh.yaml.", show_default=False)
+]
+PlatformOption = Annotated[
+    Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking for confirmation.")]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")]
+
+
+def _target(file: Path, env: str, platform: Path | None) -> StackTarget:
+    from infra.engine import product_target
+    from infra.validation import load_spec
+
+    spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
+    return product_target(spec, loaded, source=str(file))
+
+
+def render_destroyed(report: UpdateReport, *, machine: bool, environment: str) -> None:
+    """The result of a destroy, for people or machines."""
+    if machine:
+        print_json(
+            {
+                "stack": report.stack,
+                "environment": environment,
+                "destroyed": True,
+                "changes": report.changes,
+                "seconds": round(report.seconds, 1),
+            }
+        )
+        return
+    deleted = report.changes.get("delete", 0)
+    out.print(
+        f"[green]✓[/] Destroyed stack [bold]{escape(report.stack)}[/] in {escape(environment)}: "
+        f"{deleted} resource(s) deleted in {report.seconds:.1f}s."
+    )
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def destroy_target(target: StackTarget, *, yes: bool, allow_protected: bool, output: Output) -> None:
+    """Confirm, destroy and report; shared by `mesh destroy` and `mesh platform destroy`."""
+    from infra.engine import Engine, StackMissing, check_protected
+
+    check_protected(target, allow_protected=allow_protected)
+    require_confirmation_possible(yes, f"Destroying {target.stack}")
+    machine = output is Output.JSON
+    question = (
+        f"Destroy every resource of stack {target.stack} in {target.environment}? "
+        "Buckets that still hold data are not deleted (the destroy stops there)."
+    )
+    if not confirm(question, yes=yes):
+        err.print("Nothing was destroyed.")
+        raise typer.Exit(1)
+    progress = LiveProgress(enabled=not machine)
+    progress.expect(target.stack, None)
+    engine = Engine(on_progress=progress)
+    engine.ready()
+    try:
+        with progress:
+            report = engine.destroy(target)
+    except StackMissing as e:
+        if machine:
+            print_json(
+                {
+                    "stack": target.stack,
+                    "environment": target.environment,
+                    "destroyed": False,
+                    "reason": e.message,
+                }
+            )
+        else:
+            out.print(f"Nothing to destroy: {escape(e.message)}")
+        raise typer.Exit(0) from None
+    render_destroyed(report, machine=machine, environment=target.environment)
+
+
+def destroy(
+    file: FileArgument,
+    env: EnvOption,
+    platform: PlatformOption = None,
+    yes: YesOption = False,
+    allow_protected: Annotated[
+        bool, typer.Option("--allow-protected", help="Allow destroying in an environment marked protected.")
+    ] = False,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Delete every cloud resource of a request's stack in one environment.
+
+    Asks for confirmation (or pass --yes). Refused in environments marked
+    `protected: true` unless --allow-protected is given. A stack that does not exist
+    is nothing to destroy (exit 0).
+
+    Example: mesh destroy examples/products/sales-orders.yaml --env dev
+    """
+    destroy_target(_target(file, env, platform), yes=yes, allow_protected=allow_protected, output=output)
+
+
+def outputs(
+    file: FileArgument,
+    env: EnvOption,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Show the outputs of a provisioned request: bucket, roles, catalog database, workgroups.
+
+    Example: mesh outputs examples/products/sales-orders.yaml --env dev --output json
+    """
+    from infra.engine import Engine
+
+    target = _target(file, env, platform)
+    engine = Engine()
+    engine.ready()
+    values = engine.outputs(target)
+    if output is Output.JSON:
+        print_json({"stack": target.stack, "environment": target.environment, "outputs": values})
+        return
+    if not values:
+        out.print(f"Stack {escape(target.stack)} has no outputs yet (was it provisioned?).")
+        return
+    render_outputs(target.stack, values)
+
+
+def cancel(
+    file: FileArgument,
+    env: EnvOption,
+    platform: PlatformOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Cancel the update running on a request's stack, or release the lock a dead one left.
+
+    Only for an update that is stuck or whose process is gone: cancelling a live update
+    can leave resources half-made (a later `mesh provision` repairs what it can).
+
+    Example: mesh cancel examples/products/sales-orders.yaml --env dev
+    """
+    from infra.engine import Engine
+
+    target = _target(file, env, platform)
+    require_confirmation_possible(yes, f"Cancelling the update on {target.stack}")
+    if not confirm(f"Cancel the update running on {target.stack} in {env}?", yes=yes):
+        err.print("Nothing was cancelled.")
+        raise typer.Exit(1)
+    engine = Engine()
+    engine.ready()
+    engine.cancel(target)
+    out.print(f"[green]✓[/] Cancelled the update on [bold]{escape(target.stack)}[/]; its lock is released.")

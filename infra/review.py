@@ -1,0 +1,481 @@
+"""Stack reviews: what a change to a request does, in a data product's terms.
+
+`review` compares two plans of the same request — now, and at a base (the file at a git
+ref, or a saved `mesh plan --output json`) — offline. It reports resources added,
+removed, replaced and changed; IAM, bucket and key policies statement by statement;
+contract changes per output port (breaking ones block unless the major version was
+raised) and the consumer domains they affect; grants added and removed; the guardrails
+and, for AWS products, the access proof of the new plan.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.errors import MeshError
+from infra.graph import Resource, ResourceGraph
+from infra.guardrails import GuardrailReport
+from infra.plan import PlanResult
+
+# Inputs whose change makes the provider replace the resource rather than update it.
+REPLACE_KEYS: dict[str, tuple[str, ...]] = {
+    "aws:s3/bucket:Bucket": ("bucket",),
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
+    "aws:kms/alias:Alias": ("name",),
+    "aws:iam/role:Role": ("name", "path"),
+    "aws:iam/policy:Policy": ("name", "path"),
+    "aws:iam/rolePolicy:RolePolicy": ("name", "role"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("name",),
+    "aws:glue/catalogTable:CatalogTable": ("name", "databaseName"),
+    "aws:glue/job:Job": ("name",),
+    "aws:glue/trigger:Trigger": ("name",),
+    "aws:glue/securityConfiguration:SecurityConfiguration": ("name", "encryptionConfiguration"),
+    "aws:athena/workgroup:Workgroup": ("name",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("bucket", "key"),
+    "gcp:storage/bucket:Bucket": ("name", "location"),
+    "gcp:bigquery/dataset:Dataset": ("datasetId", "location"),
+    "gcp:bigquery/table:Table": ("datasetId", "tableId"),
+    "gcp:kms/keyRing:KeyRing": ("name", "location"),
+    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing"),
+    "gcp:serviceaccount/account:Account": ("accountId",),
+}
+POLICY_KEYS = ("policy", "assumeRolePolicy")
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """One changed input, by dotted path."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """What a policy document grants or stops granting, statement by statement."""
+
+    document: str
+    granted: tuple[str, ...]
+    revoked: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """A resource added, removed, replaced or changed."""
+
+    urn: str
+    type: str
+    name: str
+    kind: str  # added | removed | replaced | changed
+    changes: tuple[InputChange, ...] = ()
+    policies: tuple[PolicyChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    """A change to what consumers of a port depend on."""
+
+    port: str
+    kind: str
+    detail: str
+    breaking: bool
+    affected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    """A consumer domain gaining or losing read access to a port."""
+
+    domain: str
+    port: str
+    kind: str  # added | removed
+
+
+@dataclass
+class ReviewResult:
+    """Everything a reviewer needs, and whether it blocks."""
+
+    stack: str
+    product: str
+    base: str
+    base_version: str
+    version: str
+    resources: list[ResourceChange]
+    contract: list[ContractChange]
+    grants: list[GrantChange]
+    guardrails: GuardrailReport
+    proof: Any | None = None  # infra.proof.ProofResult for AWS products
+    notes: list[str] = field(default_factory=list)
+    live: list[str] | None = None
+
+    @property
+    def blockers(self) -> list[str]:
+        """Why this change must not be applied as it is."""
+        reasons = []
+        breaking = [c for c in self.contract if c.breaking]
+        if breaking and not major_raised(self.base_version, self.version):
+            next_major = f"{_semver(self.base_version)[0] + 1}.0.0"
+            reasons.append(
+                f"{len(breaking)} breaking contract change(s) without a major version raise "
+                f"({self.base_version} → {self.version}); raise metadata.version to {next_major} and tell "
+                f"{', '.join(sorted({d for c in breaking for d in c.affected})) or 'consumers'}"
+            )
+        for result in self.guardrails.blocking:
+            reasons.append(f"guardrail {result.id} failed on {result.urn.split('::')[-1]}: {result.message}")
+        if self.proof is not None and not self.proof.passed:
+            reasons.append(
+                f"the access proof found {len(self.proof.mismatches)} cell(s) that differ from the request"
+            )
+        return reasons
+
+    @property
+    def blocked(self) -> bool:
+        """Anything in `blockers`."""
+        return bool(self.blockers)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `mesh review --output json`."""
+        return {
+            "stack": self.stack,
+            "product": self.product,
+            "base": self.base,
+            "version": {"base": self.base_version, "head": self.version},
+            "blocked": self.blocked,
+            "blockers": self.blockers,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "change": r.kind,
+                    "inputs": [{"path": c.path, "before": c.before, "after": c.after} for c in r.changes],
+                    "policies": [
+                        {"document": p.document, "granted": list(p.granted), "revoked": list(p.revoked)}
+                        for p in r.policies
+                    ],
+                }
+                for r in self.resources
+            ],
+            "contract": [
+                {
+                    "port": c.port,
+                    "change": c.kind,
+                    "detail": c.detail,
+                    "breaking": c.breaking,
+                    "affectedConsumers": list(c.affected),
+                }
+                for c in self.contract
+            ],
+            "grants": [{"domain": g.domain, "port": g.port, "change": g.kind} for g in self.grants],
+            "guardrails": self.guardrails.as_dicts(),
+            "proof": self.proof.as_dict() if self.proof is not None else None,
+            "notes": self.notes,
+            "live": self.live,
+        }
+
+
+def _semver(version: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(x) for x in version.split("."))
+    return major, minor, patch
+
+
+def major_raised(before: str, after: str) -> bool:
+    """Whether `after` raises the major version of `before`."""
+    return _semver(after)[0] > _semver(before)[0]
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out |= _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for index, item in enumerate(value):
+            out |= _flatten(item, f"{prefix}[{index}]")
+        return out
+    return {prefix: value}
+
+
+def _statements(document: dict[str, Any]) -> set[str]:
+    """Each statement as readable grant lines: one per (effect, principal, action, resource)."""
+    lines = set()
+    raw = document.get("Statement", [])
+    for statement in raw if isinstance(raw, list) else [raw]:
+
+        def items(key: str) -> list[str]:
+            value = statement.get(key, [])
+            return [
+                json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
+                for v in (value if isinstance(value, list) else [value])
+            ]
+
+        principal = statement.get("Principal")
+        principals: list[str] = []
+        if principal == "*":
+            principals = ["*"]
+        elif isinstance(principal, dict):
+            for kind, who in principal.items():
+                principals += [f"{kind}:{w}" for w in (who if isinstance(who, list) else [who])]
+        condition = (
+            f" if {json.dumps(statement['Condition'], sort_keys=True)}" if statement.get("Condition") else ""
+        )
+        for action in items("Action"):
+            for resource in items("Resource") or ["(this key)"]:
+                for who in principals or [""]:
+                    to = f" to {who}" if who else ""
+                    lines.add(f"{statement.get('Effect', 'Allow')} {action} on {resource}{to}{condition}")
+    return lines
+
+
+def _policy_changes(before: Resource, after: Resource) -> list[PolicyChange]:
+    changes = []
+    for key in POLICY_KEYS:
+        old, new = before.policy(key), after.policy(key)
+        if old is None and new is None:
+            continue
+        was, now = _statements(old or {}), _statements(new or {})
+        if was != now:
+            changes.append(PolicyChange(key, tuple(sorted(now - was)), tuple(sorted(was - now))))
+    return changes
+
+
+def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceChange]:
+    """Resources added, removed, replaced and changed, matched by URN."""
+    before = {r.urn: r for r in base.cloud_resources()}
+    after = {r.urn: r for r in head.cloud_resources()}
+    changes: list[ResourceChange] = []
+    for urn, resource in after.items():
+        old = before.get(urn)
+        if old is None:
+            changes.append(
+                ResourceChange(
+                    urn,
+                    resource.type,
+                    resource.name,
+                    "added",
+                    policies=tuple(
+                        _policy_changes(Resource(urn, resource.type, resource.name, None, {}), resource)
+                    ),
+                )
+            )
+            continue
+        flat_old, flat_new = _flatten(old.inputs), _flatten(resource.inputs)
+        inputs = tuple(
+            InputChange(path, flat_old.get(path), flat_new.get(path))
+            for path in sorted(set(flat_old) | set(flat_new))
+            if flat_old.get(path) != flat_new.get(path)
+        )
+        if not inputs:
+            continue
+        replaced = any(
+            old.inputs.get(k) != resource.inputs.get(k) for k in REPLACE_KEYS.get(resource.type, ())
+        )
+        changes.append(
+            ResourceChange(
+                urn,
+                resource.type,
+                resource.name,
+                "replaced" if replaced else "changed",
+                inputs,
+                tuple(_policy_changes(old, resource)),
+            )
+        )
+    for urn, resource in before.items():
+        if urn not in after:
+            changes.append(
+                ResourceChange(
+                    urn,
+                    resource.type,
+                    resource.name,
+                    "removed",
+                    policies=tuple(
+                        _policy_changes(resource, Resource(urn, resource.type, resource.name, None, {}))
+                    ),
+                )
+            )
+    order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
+    return sorted(changes, key=lambda c: (order[c.kind], c.type, c.name))
+
+
+def diff_contract(
+    base: dict[str, Any], head: dict[str, Any]
+) -> tuple[list[ContractChange], list[GrantChange]]:
+    """Contract changes per port (with the consumers each breaking one affects) and grant changes."""
+    readers: dict[str, list[str]] = {}
+    for domain, ports in base.get("consumers", {}).items():
+        for port in ports:
+            readers.setdefault(port, []).append(domain)
+    changes: list[ContractChange] = []
+    old_ports, new_ports = base.get("ports", {}), head.get("ports", {})
+    for port in sorted(set(old_ports) | set(new_ports)):
+        affected = tuple(sorted(readers.get(port, [])))
+        if port not in new_ports:
+            changes.append(
+                ContractChange(port, "port-removed", f"output port {port} is removed", True, affected)
+            )
+            continue
+        if port not in old_ports:
+            changes.append(ContractChange(port, "port-added", f"output port {port} is new", False))
+            continue
+        old, new = old_ports[port], new_ports[port]
+        old_cols = {c["name"]: c for c in old["columns"]}
+        new_cols = {c["name"]: c for c in new["columns"]}
+        for name in sorted(set(old_cols) - set(new_cols)):
+            changes.append(
+                ContractChange(
+                    port,
+                    "column-removed",
+                    f"column {name} ({old_cols[name]['type']}) is removed",
+                    True,
+                    affected,
+                )
+            )
+        for name in sorted(set(new_cols) - set(old_cols)):
+            required = new_cols[name]["required"]
+            detail = f"column {name} ({new_cols[name]['type']}{', required' if required else ''}) is added"
+            changes.append(ContractChange(port, "column-added", detail, False, affected))
+        for name in sorted(set(old_cols) & set(new_cols)):
+            was, now = old_cols[name], new_cols[name]
+            if was["type"].lower() != now["type"].lower():
+                changes.append(
+                    ContractChange(
+                        port,
+                        "column-retyped",
+                        f"column {name} changes type {was['type']} → {now['type']}",
+                        True,
+                        affected,
+                    )
+                )
+            if was["required"] and not now["required"]:
+                changes.append(
+                    ContractChange(port, "column-nullable", f"column {name} may now be null", True, affected)
+                )
+            if was["pii"] != now["pii"]:
+                changes.append(
+                    ContractChange(
+                        port,
+                        "column-pii",
+                        f"column {name} {'is now' if now['pii'] else 'is no longer'} personal data",
+                        False,
+                        affected,
+                    )
+                )
+        if old["partitionedBy"] != new["partitionedBy"]:
+            changes.append(
+                ContractChange(
+                    port,
+                    "partitioning-changed",
+                    f"partitioning {old['partitionedBy']} → {new['partitionedBy']}",
+                    True,
+                    affected,
+                )
+            )
+        if old["format"] != new["format"]:
+            changes.append(
+                ContractChange(
+                    port, "format-changed", f"format {old['format']} → {new['format']}", True, affected
+                )
+            )
+    grants: list[GrantChange] = []
+    old_grants = {(d, p) for d, ports in base.get("consumers", {}).items() for p in ports}
+    new_grants = {(d, p) for d, ports in head.get("consumers", {}).items() for p in ports}
+    grants += [GrantChange(d, p, "added") for d, p in sorted(new_grants - old_grants)]
+    grants += [GrantChange(d, p, "removed") for d, p in sorted(old_grants - new_grants)]
+    return changes, grants
+
+
+def request_at_ref(path: Path, ref: str) -> str:
+    """The request's text at git `ref` (raises a MeshError naming the ref when git cannot say)."""
+    folder = path.resolve().parent
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout.strip()
+        relative = path.resolve().relative_to(Path(top).resolve())
+        shown = subprocess.run(
+            ["git", "show", f"{ref}:{relative.as_posix()}"],
+            cwd=top,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        raise MeshError(
+            f"cannot read {path} at {ref}: {e}",
+            hint="Run mesh review inside the git repository that holds the request, or pass --base-plan.",
+        ) from e
+    if shown.returncode != 0:
+        raise MeshError(
+            f"{path} does not exist at {ref}: {shown.stderr.strip()}",
+            hint="For a new request there is nothing to compare with: review it with `mesh plan`, or pass --base-plan.",
+        )
+    return shown.stdout
+
+
+def load_base_plan(file: Path) -> tuple[ResourceGraph, dict[str, Any]]:
+    """A saved `mesh plan --output json`: its graph and its contract."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return ResourceGraph.from_dict(data), data["contract"]
+    except FileNotFoundError as e:
+        raise MeshError(
+            f"{file}: no such file", hint="Save a base plan with `mesh plan FILE --output json > base.json`."
+        ) from e
+    except (ValueError, KeyError, TypeError) as e:
+        raise MeshError(
+            f"{file} is not a `mesh plan --output json` document ({e})",
+            hint="Regenerate it with the same mesh version.",
+        ) from e
+
+
+def review(
+    head: PlanResult,
+    base_graph: ResourceGraph,
+    base_contract: dict[str, Any],
+    *,
+    base: str,
+    prove_access: bool = True,
+) -> ReviewResult:
+    """Compare the head plan with a base plan and decide whether the change may go ahead."""
+    contract, grants = diff_contract(base_contract, head.spec.contract())
+    proof = None
+    notes = []
+    if head.spec.cloud == "aws" and prove_access:
+        from infra.proof import prove  # noqa: PLC0415 - moto is loaded only when a proof runs
+
+        proof = prove(
+            head.spec,
+            head.graph,
+            registered_domains=sorted(
+                {head.spec.domain, *(g.domain for g in head.spec.grants)} | {"outsider"}
+            ),
+        )
+    elif head.spec.cloud != "aws":
+        notes.append(
+            "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings above"
+        )
+    return ReviewResult(
+        stack=head.spec.stack,
+        product=f"{head.spec.domain}/{head.spec.product}",
+        base=base,
+        base_version=str(base_contract.get("version", head.spec.version)),
+        version=head.spec.version,
+        resources=diff_resources(base_graph, head.graph),
+        contract=contract,
+        grants=grants,
+        guardrails=head.guardrails,
+        proof=proof,
+        notes=notes,
+    )
