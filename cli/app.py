@@ -18,8 +18,8 @@ from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
 from cli import prove as prove_cmd
-from cli import review as review_cmd
 from cli import provision as provision_cmd
+from cli import review as review_cmd
 from cli import schema as schema_cmd
 from cli import stack as stack_cmd
 from cli import status as status_cmd

@@ -209,7 +209,7 @@ def _statements(document: dict[str, Any]) -> set[str]:
     raw = document.get("Statement", [])
     for statement in raw if isinstance(raw, list) else [raw]:
 
-        def items(key: str) -> list[str]:
+        def items(key: str, statement: dict[str, Any] = statement) -> list[str]:
             value = statement.get(key, [])
             return [
                 json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
@@ -404,7 +404,7 @@ def request_at_ref(path: Path, ref: str) -> str:
             timeout=20,
         ).stdout.strip()
         relative = path.resolve().relative_to(Path(top).resolve())
-        shown = subprocess.run(
+        shown = subprocess.run(  # noqa: PLW1510 - a missing file at the ref is reported below
             ["git", "show", f"{ref}:{relative.as_posix()}"],
             cwd=top,
             capture_output=True,
