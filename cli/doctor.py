@@ -30,7 +30,7 @@ def doctor(
 
     Example: mesh doctor
     """
-    from infra.engine import CheckStatus, readiness
+    from infra.engine import CheckStatus, readiness_checks
     from infra.errors import PlatformConfigNotFound
     from infra.validation import load_platform, locate_platform
 
@@ -40,7 +40,7 @@ def doctor(
         if platform is not None:
             raise
         loaded = None
-    checks = readiness(loaded)
+    checks = readiness_checks(loaded)
     failed = [c for c in checks if c.status is CheckStatus.FAIL]
     if output is Output.JSON:
         print_json({"ok": not failed, "checks": [c.as_dict() for c in checks]})

@@ -194,13 +194,18 @@ def changes_row(changes: dict[str, int] | None) -> list[str]:
     return [str(values.get(op) or "") for op in CHANGE_COLUMNS]
 
 
+def _stack_column(table: Table, runs: Sequence[StackRun]) -> None:
+    # Stack names are what people look for: never cut them.
+    longest = max((len(r.stack or r.source) for r in runs), default=5)
+    table.add_column("stack", min_width=min(longest, 60), no_wrap=True)
+
+
 def render_preview(report: ProvisionReport) -> None:
     """What the previews found: one row per stack, then what blocks which stack."""
     from infra.engine import RunStatus
 
     table = Table(title=f"Planned changes in {report.environment}", title_justify="left")
-    table.add_column("stack")
-    table.add_column("source")
+    _stack_column(table, report.runs)
     for op in CHANGE_COLUMNS:
         table.add_column(op, justify="right")
     table.add_column("status")
@@ -212,8 +217,7 @@ def render_preview(report: ProvisionReport) -> None:
             RunStatus.FAILED: "[red]failed[/]",
         }.get(run.status, str(run.status))
         table.add_row(
-            escape(run.stack or "—"),
-            escape(run.source),
+            escape(run.stack or run.source),
             *changes_row(run.preview.changes if run.preview else None),
             status,
         )
@@ -239,16 +243,18 @@ def _render_failures(runs: Sequence[StackRun]) -> None:
             err.print(f"  [dim]Hint:[/] {escape(run.error.hint)}")
 
 
-def render_outputs(stack: str, outputs: dict[str, Any]) -> None:
-    """A stack's outputs as a key/value table on stdout."""
-    if not outputs:
+def render_outputs(outputs: dict[str, dict[str, Any]]) -> None:
+    """Stack outputs as one table on stdout: stack, output, value."""
+    rows = [(stack, key, value) for stack, values in outputs.items() for key, value in values.items()]
+    if not rows:
         return
-    table = Table(title=f"Outputs of {stack}", title_justify="left")
-    table.add_column("output")
-    table.add_column("value")
-    for key, value in outputs.items():
+    table = Table(title="Outputs", title_justify="left")
+    table.add_column("stack", no_wrap=True)
+    table.add_column("output", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for stack, key, value in rows:
         shown = value if isinstance(value, str) else _compact(value)
-        table.add_row(escape(key), escape(shown))
+        table.add_row(escape(stack), escape(key), escape(shown))
     out.print(table)
 
 
@@ -263,8 +269,8 @@ def render_report(report: ProvisionReport) -> None:
     from infra.engine import RunStatus
 
     table = Table(title=f"Provisioned in {report.environment}", title_justify="left")
-    table.add_column("stack")
-    table.add_column("result")
+    _stack_column(table, report.runs)
+    table.add_column("result", no_wrap=True)
     for op in CHANGE_COLUMNS:
         table.add_column(op, justify="right")
     table.add_column("time", justify="right")
@@ -289,9 +295,7 @@ def render_report(report: ProvisionReport) -> None:
     for run in report.runs:
         for warning in dict.fromkeys(run.warnings):
             err.print(f"[yellow]warning:[/] {escape(run.stack or run.source)}: {escape(warning)}")
-    for run in report.runs:
-        if run.status in (RunStatus.SUCCEEDED, RunStatus.UNCHANGED):
-            render_outputs(run.stack, run.outputs)
+    render_outputs({r.stack: r.outputs for r in report.by_status(RunStatus.SUCCEEDED, RunStatus.UNCHANGED)})
     good = [r.stack for r in report.by_status(RunStatus.SUCCEEDED, RunStatus.UNCHANGED)]
     bad = [r.stack or r.source for r in report.by_status(RunStatus.FAILED, RunStatus.BLOCKED)]
     declined = report.by_status(RunStatus.DECLINED)

@@ -135,7 +135,7 @@ def outputs(
     if not values:
         out.print(f"Stack {escape(target.stack)} has no outputs yet (was it provisioned?).")
         return
-    render_outputs(target.stack, values)
+    render_outputs({target.stack: values})
 
 
 def cancel(

@@ -116,6 +116,18 @@ class PlatformConfig(_Model):
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
 
+    @model_validator(mode="after")
+    def _ephemeral_labels_stay_unique(self) -> PlatformConfig:
+        previews = [name for name, env in self.environments.items() if env.preview]
+        for name in self.environments:
+            clash = next((p for p in previews if name != p and name.startswith(p)), None)
+            if clash:
+                raise ValueError(
+                    f"environment '{name}' starts with the preview environment's name '{clash}', which "
+                    "ephemeral environments use as their prefix — rename one of them"
+                )
+        return self
+
     @field_validator("organization")
     @classmethod
     def _not_reserved(cls, value: str) -> str:

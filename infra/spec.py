@@ -7,6 +7,7 @@ shows exactly the names `mesh provision` will create.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ TAG_MANAGED_BY = "mesh:managed-by"
 TAG_COST_CENTER = "mesh:cost-center"
 TAG_CLASSIFICATION = "mesh:classification"
 TAG_STACK = "mesh:stack"
+TAG_PREVIEW = "mesh:preview"  # "true" on every resource of an ephemeral preview environment
+TAG_EXPIRES_AT = "mesh:expires-at"  # ISO 8601 UTC; after it the sweep may delete the resource
 REQUIRED_TAGS = (TAG_DOMAIN, TAG_PRODUCT, TAG_ENVIRONMENT, TAG_OWNER, TAG_MANAGED_BY)
 
 ROLE_PATH = "/mesh/"
@@ -187,6 +190,8 @@ class ProductSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     aws: AwsNames | None = None
     gcp: GcpNames | None = None
+    platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
+    expires_at: str | None = None  # set for ephemeral environments
 
     def contract(self) -> dict[str, Any]:
         """What consumers depend on: version, ports with columns and partitioning, and grants."""
@@ -279,10 +284,10 @@ def _aws_names(base: str, org: str, env_name: str, env: EnvironmentConfig) -> Aw
 
 
 def _gcp_names(
-    base: str, org: str, env_name: str, env: EnvironmentConfig, domain: str, product: str
+    base: str, org: str, env_name: str, env: EnvironmentConfig, domain: str, product: str, label: str
 ) -> GcpNames:
     assert env.gcp is not None
-    sa_base = f"{env_name}-{domain}-{product}"
+    sa_base = f"{label}-{domain}-{product}"
     return GcpNames(
         project=env.gcp.project,
         region=env.gcp.region,
@@ -326,29 +331,54 @@ def _port(port: OutputPort, cloud: str) -> PortSpec:
     )
 
 
+@dataclass(frozen=True)
+class Ephemeral:
+    """A short-lived environment inside a preview environment (one per pull request)."""
+
+    name: str  # [a-z0-9]{1,12}
+    expires_at: str  # ISO 8601 UTC
+
+
+EPHEMERAL_NAME = re.compile(r"^[a-z0-9]{1,12}$")
+
+
+def environment_label(environment: str, ephemeral: Ephemeral | None) -> str:
+    """The environment part of physical names: `preview` + `pr123` for an ephemeral one.
+
+    The platform config forbids other environment names that start with a preview
+    environment's name, so an ephemeral label never equals a regular environment."""
+    return f"{environment}{ephemeral.name}" if ephemeral else environment
+
+
 def resolve(
     request: DataProductRequest,
     platform: PlatformConfig,
     environment: str,
     *,
     request_dir: Path,
+    ephemeral: Ephemeral | None = None,
 ) -> ProductSpec:
     """Resolve a validated request in one environment of a validated platform config.
 
     The request must already have passed `infra.validation` (domains registered, ports
     existing); violations here are programming errors and raise `ValueError`/`KeyError`.
+    With `ephemeral`, `environment` must be a preview environment; names and the stack
+    carry the ephemeral environment's label and every resource its expiry.
     """
     env = platform.environments[environment]
+    if ephemeral is not None and not env.preview:
+        raise ValueError(f"ephemeral environments live in preview environments, not {environment}")
     meta, spec = request.metadata, request.spec
     cloud = str(spec.cloud)
     org = platform.organization
     domain = platform.domains[meta.domain]
-    base = product_base(org, environment, meta.domain, meta.name)
-    stack = stack_name(meta.domain, meta.name, environment)
+    label = environment_label(environment, ephemeral)
+    base = product_base(org, label, meta.domain, meta.name)
+    stack = stack_name(meta.domain, meta.name, label)
 
     aws = _aws_names(base, org, environment, env) if cloud == "aws" else None
     gcp = (
-        _gcp_names(base, org, environment, env, domain=meta.domain, product=meta.name)
+        _gcp_names(base, org, environment, env, domain=meta.domain, product=meta.name, label=label)
         if cloud == "gcp"
         else None
     )
@@ -368,7 +398,7 @@ def resolve(
                     base, names.ATHENA_WORKGROUP_MAX, suffix=f"-{consumer.domain}-consumer"
                 ),
                 gcp_service_account=names.gcp_service_account_id(
-                    f"{environment}-{meta.domain}-{meta.name}", f"-{consumer.domain}-c"
+                    f"{label}-{meta.domain}-{meta.name}", f"-{consumer.domain}-c"
                 ),
                 gcp_members=tuple(sorted(cfg.principals.gcp)),
             )
@@ -388,20 +418,24 @@ def resolve(
     tags = {
         TAG_DOMAIN: meta.domain,
         TAG_PRODUCT: meta.name,
-        TAG_ENVIRONMENT: environment,
+        TAG_ENVIRONMENT: label,
         TAG_OWNER: meta.owner,
         TAG_MANAGED_BY: MANAGED_BY,
         TAG_COST_CENTER: domain.cost_center,
         TAG_CLASSIFICATION: str(spec.classification),
         TAG_STACK: stack,
     }
+    if env.preview:
+        tags[TAG_PREVIEW] = "true"
+    if ephemeral is not None:
+        tags[TAG_EXPIRES_AT] = ephemeral.expires_at
     labels = {k.replace(":", "-"): names.gcp_label_value(v) for k, v in tags.items()}
 
     return ProductSpec(
         organization=org,
         domain=meta.domain,
         product=meta.name,
-        environment=environment,
+        environment=label,
         cloud=cloud,
         owner=meta.owner,
         description=meta.description,
@@ -424,4 +458,6 @@ def resolve(
         labels=labels,
         aws=aws,
         gcp=gcp,
+        platform_environment=environment,
+        expires_at=ephemeral.expires_at if ephemeral else None,
     )

@@ -36,6 +36,8 @@ OUTPUTS = (LOG_BUCKET, LOG_BUCKET_ARN, CATALOG_KEY_ARN)
 PLATFORM_PRODUCT = "shared"
 PLATFORM_OWNER = "platform-team"
 LOG_RETENTION_DAYS = 365
+#: The cloud resources of the program (the planned total shown while it runs).
+PLATFORM_RESOURCES = 10
 
 
 def platform_stack_name(environment: str) -> str:

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
-settings.register_profile("ci", max_examples=200, deadline=None)
+# Each example writes and validates a file, so "too slow" says nothing about a test's health here.
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "long",
     max_examples=int(os.environ.get("MESH_HYPOTHESIS_EXAMPLES") or 200),

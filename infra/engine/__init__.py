@@ -45,7 +45,7 @@ from infra.engine.provision import (
     provision_stacks,
     run_parallel,
 )
-from infra.engine.readiness import Check, CheckStatus, readiness
+from infra.engine.readiness import Check, CheckStatus, readiness_checks
 from infra.engine.status import StackStatus, StatusReport, stack_statuses
 from infra.engine.target import (
     ConfigEntry,
@@ -113,7 +113,7 @@ __all__ = [
     "prepare",
     "product_target",
     "provision_stacks",
-    "readiness",
+    "readiness_checks",
     "resolve_command",
     "run_parallel",
     "stack_config",

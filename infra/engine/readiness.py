@@ -8,6 +8,7 @@ and the environment (no STS call).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,7 @@ class Check:
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 HEALTH_TIMEOUT_S = 2.0
+READY_STATES = frozenset({"running", "available"})
 CREDENTIALS_TIMEOUT_S = 3.0
 
 
@@ -119,7 +121,7 @@ def _check_plugins(location: pulumi_cli.CliLocation | None, clouds: set[str]) ->
         else:
             missing.append(f"{cloud} v{wanted or '?'}")
     if missing:
-        commands = "; ".join(f"pulumi plugin install resource {m.replace(' v', ' v', 1)}" for m in missing)
+        commands = "; ".join(f"pulumi plugin install resource {m}" for m in missing)
         return Check(
             "Provider plugins",
             CheckStatus.FAIL,
@@ -200,7 +202,8 @@ def _check_backends(platform: LoadedPlatform) -> list[Check]:
                 Check(label, CheckStatus.SKIP, f"{url}: not checked offline (mesh doctor calls no cloud API)")
             )
         elif _writable_folder(folder):
-            checks.append(Check(label, CheckStatus.PASS, f"{folder} is writable"))
+            later = "" if folder.exists() else " (created on first provision)"
+            checks.append(Check(label, CheckStatus.PASS, f"{folder} is writable{later}"))
         else:
             checks.append(
                 Check(
@@ -213,45 +216,51 @@ def _check_backends(platform: LoadedPlatform) -> list[Check]:
     return checks
 
 
-def _health(base: str) -> tuple[bool, str]:
+def _health(base: str, services: set[str]) -> tuple[bool, str]:
+    """Ask LocalStack's health route; ready when every configured service it knows is up."""
     url = base.rstrip("/") + "/_localstack/health"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=HEALTH_TIMEOUT_S) as response:
-            body = response.read(65536).decode("utf-8", "replace")
+            body = json.loads(response.read(262144).decode("utf-8", "replace") or "{}")
     except (OSError, ValueError) as e:
         return False, f"{url}: {getattr(e, 'reason', e)}"
-    return True, f"{url} answers" + (f" ({body[:80]}…)" if len(body) > 80 else f" ({body})" if body else "")
+    states = body.get("services", {}) if isinstance(body, dict) else {}
+    known = {s: str(states[s]) for s in sorted(services) if s in states}
+    down = [s for s, state in known.items() if state not in READY_STATES]
+    missing = sorted(services - set(states))
+    detail = f"{base}: " + ", ".join(f"{s} {state}" for s, state in known.items())
+    if missing:
+        detail += f"; not offered: {', '.join(missing)}"
+    return not down, detail
 
 
 def _check_emulators(platform: LoadedPlatform) -> list[Check]:
     checks: list[Check] = []
-    bases: dict[str, list[str]] = {}
+    bases: dict[str, tuple[set[str], set[str]]] = {}  # base URL -> (environments, services)
     for name, env in platform.config.environments.items():
-        for url in env.aws.endpoints.values() if env.aws else ():
+        for service, url in env.aws.endpoints.items() if env.aws else ():
             parts = urllib.parse.urlsplit(url)
-            bases.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(name)
-    for base, envs in bases.items():
-        label = f"LocalStack ({', '.join(sorted(set(envs)))})"
+            envs, services = bases.setdefault(f"{parts.scheme}://{parts.netloc}", (set(), set()))
+            envs.add(name)
+            services.add(str(service))
+    for base, (envs, services) in bases.items():
+        label = f"LocalStack ({', '.join(sorted(envs))})"
         host = urllib.parse.urlsplit(base).hostname or ""
         if host not in LOOPBACK_HOSTS:
             checks.append(Check(label, CheckStatus.SKIP, f"{base} is not on this machine; not checked"))
             continue
-        ok, detail = _health(base)
-        checks.append(
-            Check(
-                label,
-                CheckStatus.PASS if ok else CheckStatus.FAIL,
-                detail,
-                ""
-                if ok
-                else "Start it: `python localstack/mesh_localstack.py start` (or the docker-compose file in localstack/).",
-            )
+        ok, detail = _health(base, services)
+        fix = (
+            ""
+            if ok
+            else "Start it: `python localstack/mesh_localstack.py start` (or the docker-compose file in localstack/)."
         )
+        checks.append(Check(label, CheckStatus.PASS if ok else CheckStatus.FAIL, detail, fix))
     return checks
 
 
-def readiness(platform: LoadedPlatform | None) -> list[Check]:
+def readiness_checks(platform: LoadedPlatform | None) -> list[Check]:
     """Everything `mesh provision` needs on this machine, checked without calling a cloud API."""
     checks = [_check_python()]
     cli, location = _check_cli()

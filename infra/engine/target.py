@@ -45,8 +45,6 @@ DEFAULT_BACKEND = "file://.mesh/state"
 PASSPHRASE_PROVIDER = "passphrase"
 EMULATOR_KEY = "test"
 STACK_TAG_KEYS = (TAG_DOMAIN, TAG_PRODUCT, TAG_OWNER, TAG_ENVIRONMENT)
-#: The PlatformShared component's cloud resources (the planned total shown while it runs).
-PLATFORM_RESOURCES = 11
 
 
 @dataclass(frozen=True)
@@ -246,7 +244,7 @@ def product_target(
 
 def platform_target(platform: LoadedPlatform, environment: str) -> StackTarget:
     """The platform stack of `environment` (AWS only)."""
-    from stacks.platform import platform_program, resolve_platform  # noqa: PLC0415 - as above
+    from stacks.platform import PLATFORM_RESOURCES, platform_program, resolve_platform  # noqa: PLC0415 - as above
 
     config = platform.config
     env = config.environments[environment]

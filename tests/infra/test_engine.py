@@ -41,6 +41,7 @@ from infra.engine import (
     StackTarget,
     UpdateInfo,
     WorkspaceSettings,
+    automation,
     check_destructive,
     check_protected,
     platform_target,
@@ -49,7 +50,6 @@ from infra.engine import (
     provision_stacks,
     stack_statuses,
 )
-from infra.engine import automation
 from infra.engine.target import ConfigEntry
 from infra.errors import MeshError
 from infra.progress import (
@@ -544,7 +544,7 @@ DIAGNOSTICS = """Updating (sales.orders.dev):
 Diagnostics:
   aws:s3:Bucket (sales-orders-bucket):
     error: 1 error occurred:
-    	* creating S3 Bucket (acme-dev-sales-orders): operation error S3: CreateBucket, https response error StatusCode: 409, BucketAlreadyExists
+    \t* creating S3 Bucket (acme-dev-sales-orders): operation error S3: CreateBucket, https response error StatusCode: 409, BucketAlreadyExists
 
   pulumi:pulumi:Stack (mesh-acme-sales.orders.dev):
     error: update failed

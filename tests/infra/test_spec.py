@@ -77,12 +77,13 @@ def test_tags_and_labels(examples_dir: Path) -> None:
                 ["order_id", "line_no", "sku", "quantity", "amount", "customer_email"],
                 ["order_date"],
                 "data/order_lines/",
+                "order_date",
             ),
         ),
         Case(
             "a port without partitions",
             ("sales-orders.yaml", "daily_revenue"),
-            (["day", "revenue", "orders"], [], "data/daily_revenue/"),
+            (["day", "revenue", "orders"], [], "data/daily_revenue/", None),
         ),
         Case(
             "two partition keys keep their declared order",
@@ -91,15 +92,17 @@ def test_tags_and_labels(examples_dir: Path) -> None:
                 ["employee_id", "gross", "net", "iban", "allowances"],
                 ["pay_month", "country"],
                 "data/payslips/",
+                "pay_month",
             ),
         ),
         Case(
-            "GCP keeps every column in the schema, as BigQuery does",
+            "GCP keeps every column in the schema and names its partition column, as BigQuery does",
             ("marketing-campaigns.yaml", "campaign_daily"),
             (
                 ["campaign_id", "day", "spend", "impressions", "conversions", "channels"],
                 [],
                 "data/campaign_daily/",
+                "day",
             ),
         ),
     ],
@@ -110,12 +113,13 @@ def test_ports(examples_dir: Path, case: Case) -> None:
 
     port = example(examples_dir, file).port(port_name)
 
-    columns, keys, prefix = case.want
+    columns, keys, prefix, partition_column = case.want
     assert ([c.name for c in port.columns], [k.name for k in port.partition_keys], port.prefix) == (
         columns,
         keys,
         prefix,
     ), case.reason
+    assert port.partition_column == partition_column, case.reason
     assert port.table == port_name
     assert [c.name for c in port.all_columns] == columns + keys
 
