@@ -14,6 +14,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from cli import doctor as doctor_cmd
+from cli import env as env_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -99,6 +100,7 @@ app.command("cancel")(stack_cmd.cancel)
 app.command("status")(status_cmd.status)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(platform_cmd.app, name="platform")
+app.add_typer(env_cmd.app, name="env")
 app.command("prove")(prove_cmd.prove)
 app.command("review")(review_cmd.review)
 app.command("verify")(verify_cmd.verify)

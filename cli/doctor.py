@@ -22,9 +22,10 @@ def doctor(
         Output, typer.Option("--output", "-o", help="table for people, json for machines.")
     ] = Output.TABLE,
 ) -> None:
-    """Check what `mesh provision` needs: Python, the Pulumi CLI and its provider plugins,
-    cloud credentials, each environment's state backend, and LocalStack where configured.
+    """Check that this machine can provision: one line per check, with the fix for each failure.
 
+    Checks Python, the Pulumi CLI and its provider plugins, cloud credentials, each
+    environment's state backend, and LocalStack where an environment points at it.
     Calls no cloud API; network use is bounded (a TCP probe of the Pulumi download host,
     LocalStack's health route on this machine). Exit code 0 when nothing fails, 1 otherwise.
 

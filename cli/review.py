@@ -12,6 +12,7 @@ import typer
 from cli.console import err, out, print_json
 
 if TYPE_CHECKING:
+    from infra.plan import PlanResult
     from infra.review import ReviewResult
 
 
@@ -86,7 +87,7 @@ def review(
             base_graph, base_contract, label = before.graph, before.spec.contract(), ref
         result = run_review(head, base_graph, base_contract, base=label)
         if live:
-            result.live = _live_preview(file, head.spec.environment, platform)
+            result.live = _live_preview(head, file, platform)
     if output is ReviewOutput.JSON:
         print_json(result.as_dict())
     elif output is ReviewOutput.MARKDOWN:
@@ -98,17 +99,27 @@ def review(
     raise typer.Exit(1 if result.blocked else 0)
 
 
-def _live_preview(file: Path, environment: str, platform: Path | None) -> list[str]:
-    """Pulumi's preview diff against real state, as lines; the reason when the engine cannot run."""
+def _live_preview(head: PlanResult, file: Path, platform: Path | None) -> list[str]:
+    """Pulumi's preview against the real state, one line per step; the reason when it cannot run."""
+    from infra.engine import Engine, product_target
+    from infra.errors import MeshError
+    from infra.validation import load_platform, locate_platform
+
     try:
-        from infra.engine import live_preview_lines  # type: ignore[attr-defined]
-    except ImportError:
-        return ["live preview unavailable: this mesh has no engine preview"]
-    try:
-        lines: list[str] = live_preview_lines(file, environment=environment, platform_path=platform)
-    except Exception as e:  # the engine's own errors are already written for users
-        return [f"live preview unavailable: {e}"]
-    return lines
+        loaded = load_platform(locate_platform(platform, near=file))
+        target = product_target(
+            head.spec, loaded, source=str(file), planned_resources=len(head.graph.cloud_resources())
+        )
+        engine = Engine()
+        engine.ready()
+        preview = engine.preview(target)
+    except MeshError as e:
+        return [f"live preview unavailable: {e.message}"]
+    lines = [
+        f"{step.op:>8}  {step.type}  {step.name}" for step in preview.steps if step.op not in ("same", "read")
+    ]
+    summary = ", ".join(f"{n} to {op}" for op, n in sorted(preview.changes.items()))
+    return [*lines, f"({summary or 'no changes'})"]
 
 
 def _details(summary: str, body: str) -> str:
@@ -189,9 +200,9 @@ def render_markdown(result: ReviewResult) -> str:
     failed = [r for r in report.results if not r.passed]
     if failed:
         lines += ["| result | rule | control | resource | message |", "|---|---|---|---|---|"]
-        for r in failed:
+        for g in failed:
             lines.append(
-                f"| {'FAIL' if r.severity == 'mandatory' else 'warn'} | {r.id} | {r.control or '—'} | `{r.urn.split('::')[-1]}` | {r.message} |"
+                f"| {'FAIL' if g.severity == 'mandatory' else 'warn'} | {g.id} | {g.control or '—'} | `{g.urn.split('::')[-1]}` | {g.message} |"
             )
         lines.append("")
     lines += ["### Access proof", ""]

@@ -13,7 +13,7 @@ from infra.errors import Problem
 from infra.graph import ResourceGraph
 from infra.guardrails import GuardrailReport, evaluate
 from infra.platform import PlatformConfig
-from infra.spec import ProductSpec
+from infra.spec import Ephemeral, ProductSpec
 from infra.synth import synthesize_spec
 from infra.validation import load_spec
 
@@ -55,12 +55,21 @@ def disabled_guardrails(platform: PlatformConfig, environment: str) -> list[str]
 
 
 def plan_request(
-    path: Path, *, platform_path: Path | None, environment: str | None, text: str | None = None
+    path: Path,
+    *,
+    platform_path: Path | None,
+    environment: str | None,
+    text: str | None = None,
+    ephemeral: Ephemeral | None = None,
 ) -> PlanResult:
     """Validate `path`, resolve it in `environment`, synthesize it and evaluate the guardrails.
 
     `text` plans the request's content at another revision instead of the file on disk."""
-    spec, loaded, platform = load_spec(path, platform_path=platform_path, environment=environment, text=text)
+    spec, loaded, platform = load_spec(
+        path, platform_path=platform_path, environment=environment, text=text, ephemeral=ephemeral
+    )
     graph = synthesize_spec(spec)
-    report = evaluate(graph, disabled=disabled_guardrails(platform.config, spec.environment))
+    report = evaluate(
+        graph, disabled=disabled_guardrails(platform.config, spec.platform_environment or spec.environment)
+    )
     return PlanResult(spec=spec, graph=graph, guardrails=report, warnings=loaded.warnings)

@@ -43,7 +43,7 @@ from infra.request import (
     TransformCompute,
 )
 from infra.schedule import parse_schedule
-from infra.spec import ProductSpec, resolve
+from infra.spec import Ephemeral, ProductSpec, resolve
 
 
 @dataclass
@@ -475,7 +475,12 @@ def load_request(
 
 
 def load_spec(
-    path: Path, *, platform_path: Path | None, environment: str | None, text: str | None = None
+    path: Path,
+    *,
+    platform_path: Path | None,
+    environment: str | None,
+    text: str | None = None,
+    ephemeral: Ephemeral | None = None,
 ) -> tuple[ProductSpec, LoadedRequest, LoadedPlatform]:
     """Validate a request and resolve it in `environment` (default: the first one with its cloud).
 
@@ -483,7 +488,7 @@ def load_spec(
     platform = load_platform(locate_platform(platform_path, near=path))
     loaded = load_request(path, platform, environment=environment, text=text)
     env = environment or default_environment(platform.config, str(loaded.request.spec.cloud))
-    spec = resolve(loaded.request, platform.config, env, request_dir=path.parent)
+    spec = resolve(loaded.request, platform.config, env, request_dir=path.parent, ephemeral=ephemeral)
     return spec, loaded, platform
 
 

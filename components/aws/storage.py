@@ -41,7 +41,7 @@ class ProductStorage(pulumi.ComponentResource):
             f"{name}-key",
             description=f"mesh data product {spec.domain}/{spec.product} ({spec.environment})",
             enable_key_rotation=True,
-            deletion_window_in_days=30,
+            deletion_window_in_days=7 if spec.expires_at else 30,
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             tags=tags,
@@ -51,8 +51,13 @@ class ProductStorage(pulumi.ComponentResource):
             f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child
         )
 
+        # An ephemeral preview environment is destroyed with its data; every other bucket keeps it.
         self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", bucket=names.bucket, force_destroy=False, tags=tags, opts=child
+            f"{name}-bucket",
+            bucket=names.bucket,
+            force_destroy=spec.expires_at is not None,
+            tags=tags,
+            opts=child,
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         self.public_access_block = aws.s3.BucketPublicAccessBlock(

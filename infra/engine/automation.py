@@ -40,6 +40,8 @@ from infra.progress import CliInstall, EngineMessage, ProgressSink, ResourceStep
 ENGINE_ERRORS = (auto_errors.CommandError, auto_errors.InvalidVersionError, FileNotFoundError)
 
 
+# --- Engine events → progress records --------------------------------------------------------
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|<\{%[a-z]+%\}>")
 
 
@@ -57,9 +59,10 @@ def resource_of(urn: str) -> tuple[str, str]:
 
 
 def _custom(meta: auto_events.StepEventMetadata) -> bool:
-    state = meta.new or meta.old
+    """Whether a step is on a cloud resource (not the stack, a provider or a component)."""
     if meta.type.startswith("pulumi:"):
-        return False  # the stack itself and provider instances
+        return False
+    state = meta.new or meta.old
     if state is not None and state.custom is not None:
         return bool(state.custom)
     return not meta.type.startswith("mesh:")
@@ -132,6 +135,8 @@ class EventReader:
                 self.warnings.append(message)
             self.sink(EngineMessage(stack=self.stack, severity=severity, message=message, urn=urn or None))
 
+
+# --- Error translation -------------------------------------------------------------------------
 
 _LOCK = re.compile(
     r"^\s*(?P<url>\S+): created by (?P<user>[^@\s]+)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<at>\S+)",
@@ -384,6 +389,9 @@ def translate(
     return EngineFailed(f"{_verb(stage)} stack {target.stack} failed: {type(e).__name__}: {e}")
 
 
+# --- The real workspaces ---------------------------------------------------------------------
+
+
 def op_counts(summary: Mapping[Any, int] | None) -> dict[str, int]:
     """A change summary keyed by operation name (`create`, ...), zero counts left out."""
     return {str(getattr(op, "value", op)): int(n) for op, n in (summary or {}).items() if n}
@@ -414,6 +422,10 @@ class AutomationStack:
     def set_tag(self, key: str, value: str) -> None:
         """Set one stack tag."""
         self._stack.set_tag(key, value)
+
+    def tags(self) -> Mapping[str, str]:
+        """`pulumi stack tag ls`."""
+        return dict(self._stack.list_tags())
 
     def preview(self, *, on_event: OnEvent) -> Mapping[str, int]:
         """`pulumi preview`."""
@@ -518,6 +530,10 @@ class AutomationWorkspace:
             )
             for s in self._local().list_stacks()
         ]
+
+    def remove_stack(self, name: str) -> None:
+        """`pulumi stack rm`."""
+        self._local().remove_stack(name)
 
 
 def _install_cli(root: Path) -> auto.PulumiCommand:

@@ -192,6 +192,23 @@ class Engine:
         except ENGINE_ERRORS as e:
             raise translate(e, target, "cancel") from e
 
+    def stack_tags(self, target: StackTarget) -> dict[str, str]:
+        """The tags of an existing stack."""
+        handle = self._open(target, create=False)
+        try:
+            return dict(handle.tags())
+        except ENGINE_ERRORS as e:
+            raise translate(e, target, "tags") from e
+
+    def remove(self, target: StackTarget) -> None:
+        """Delete a destroyed stack and its history from the backend."""
+        try:
+            self._workspaces.open(target.settings, None).remove_stack(target.stack)
+        except ENGINE_ERRORS as e:
+            raise translate(e, target, "remove") from e
+        with self._lock:
+            self._handles.pop((target.settings.backend_url, target.stack), None)
+
     def list_stacks(self, settings: WorkspaceSettings, *, environment: str) -> list[StackListing]:
         """Every stack of the project in `settings`' backend."""
         try:

@@ -76,8 +76,11 @@ def _environment_of(stack: str, environments: Sequence[str]) -> str:
 def stack_statuses(
     platform: LoadedPlatform, *, engine: Engine, environment: str | None = None
 ) -> StatusReport:
-    """Every stack of the organisation's project in each environment's backend (or one environment's)."""
+    """Every stack of the organisation's project in each environment's backend (or one environment's).
 
+    Environments that share a backend are listed once; a stack belongs to the environment
+    its name ends with. A backend that cannot be read is a problem of that environment only.
+    """
     config = platform.config
     names = [environment] if environment else list(config.environments)
     report = StatusReport()

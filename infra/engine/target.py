@@ -221,13 +221,15 @@ def product_target(
     """The stack of a resolved product request."""
     from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
 
-    env = platform.config.environments[spec.environment]
+    # An ephemeral environment's label (preview + pr123) lives in its preview environment.
+    environment = spec.platform_environment or spec.environment
+    env = platform.config.environments[environment]
     return StackTarget(
         stack=spec.stack,
-        environment=spec.environment,
+        environment=environment,
         settings=workspace_settings(
             platform.config,
-            spec.environment,
+            environment,
             platform_dir=platform.path.parent,
             project=spec.project,
             folder=spec.stack,

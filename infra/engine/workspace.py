@@ -124,6 +124,10 @@ class StackHandle(Protocol):
         """Set one stack tag."""
         ...
 
+    def tags(self) -> Mapping[str, str]:
+        """Every stack tag."""
+        ...
+
     def preview(self, *, on_event: OnEvent) -> Mapping[str, int]:
         """Dry-run an update; the change summary by operation."""
         ...
@@ -166,6 +170,10 @@ class Workspace(Protocol):
 
     def list_stacks(self) -> list[StackListing]:
         """Every stack of the project in this backend."""
+        ...
+
+    def remove_stack(self, name: str) -> None:
+        """Delete the (already destroyed) stack `name` and its history from the backend."""
         ...
 
 

@@ -8,12 +8,12 @@ The fake implements `infra.engine.Workspace`/`StackHandle`; it raises the errors
 from __future__ import annotations
 
 import ast
-import contextlib
+import json
 import stat
-import threading
+import sys
 import time
 import urllib.error
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi.automation import CommandResult
+from engine_fakes import FakeWorkspaces, Script, command_error
 from pulumi.automation import errors as auto_errors
 from pulumi.automation.events import EngineEvent
 
@@ -40,7 +40,6 @@ from infra.engine import (
     StackRun,
     StackTarget,
     UpdateInfo,
-    WorkspaceSettings,
     automation,
     check_destructive,
     check_protected,
@@ -119,155 +118,11 @@ def diagnostic(message: str, *, severity: str = "error", urn_: str | None = None
     return EngineEvent.from_json({"sequence": 4, "timestamp": 0, "diagnosticEvent": body})
 
 
-def command_error(stderr: str = "", stdout: str = "", code: int = 255) -> auto_errors.CommandError:
-    """An error exactly as `PulumiCommand.run` raises it for a failed CLI call."""
-    return auto_errors.create_command_error(CommandResult(stdout=stdout, stderr=stderr, code=code))
-
-
 def creates(stack: str, *resources: tuple[str, str]) -> list[EngineEvent]:
     events: list[EngineEvent] = []
     for type_, name in resources:
         events += [pre(urn(stack, type_, name), type_), done(urn(stack, type_, name), type_)]
     return events
-
-
-# --- The fake workspace ------------------------------------------------------------------
-
-
-@dataclass
-class Script:
-    """What one fake stack does when asked."""
-
-    preview_events: list[EngineEvent] = field(default_factory=list)
-    preview_changes: dict[str, int] = field(default_factory=lambda: {"create": 2})
-    up_events: list[EngineEvent] = field(default_factory=list)
-    up_changes: dict[str, int] = field(default_factory=lambda: {"create": 2})
-    outputs: dict[str, Any] = field(default_factory=lambda: {"bucket": "acme-dev-sales-orders"})
-    errors: dict[str, Exception] = field(default_factory=dict)  # operation -> raised
-    delay: float = 0.0
-    info: UpdateInfo | None = None
-
-
-class FakeStack:
-    def __init__(self, name: str, owner: FakeWorkspaces) -> None:
-        self.name = name
-        self.owner = owner
-        self.config: dict[str, ConfigEntry] = {}
-        self.tags: dict[str, str] = {}
-        self.calls: list[str] = []
-
-    @property
-    def script(self) -> Script:
-        return self.owner.scripts.setdefault(self.name, Script())
-
-    def _run(self, operation: str, events: list[EngineEvent], on_event: Callable[[Any], None] | None) -> None:
-        self.calls.append(operation)
-        with self.owner.track():
-            time.sleep(self.script.delay)
-            for event in events:
-                if on_event:
-                    on_event(event)
-            if operation in self.script.errors:
-                raise self.script.errors[operation]
-
-    def set_all_config(self, config: Any) -> None:
-        self.config = dict(config)
-
-    def set_tag(self, key: str, value: str) -> None:
-        if "set_tag" in self.script.errors:
-            raise self.script.errors["set_tag"]
-        self.tags[key] = value
-
-    def preview(self, *, on_event: Callable[[Any], None]) -> dict[str, int]:
-        self._run("preview", self.script.preview_events, on_event)
-        return dict(self.script.preview_changes)
-
-    def up(self, *, on_event: Callable[[Any], None]) -> tuple[dict[str, int], dict[str, Any]]:
-        self._run("up", self.script.up_events, on_event)
-        return dict(self.script.up_changes), dict(self.script.outputs)
-
-    def destroy(self, *, on_event: Callable[[Any], None]) -> dict[str, int]:
-        self._run("destroy", [], on_event)
-        return {"delete": 2}
-
-    def refresh(self, *, on_event: Callable[[Any], None]) -> dict[str, int]:
-        self._run("refresh", [], on_event)
-        return {"same": 2}
-
-    def outputs(self) -> dict[str, Any]:
-        self._run("outputs", [], None)
-        return dict(self.script.outputs)
-
-    def cancel(self) -> None:
-        self._run("cancel", [], None)
-
-    def info(self) -> UpdateInfo | None:
-        return self.script.info
-
-
-class FakeWorkspace:
-    def __init__(self, owner: FakeWorkspaces, settings: WorkspaceSettings) -> None:
-        self.owner = owner
-        self.settings = settings
-
-    def create_or_select_stack(self, name: str) -> FakeStack:
-        self.owner.created.append(name)
-        self.owner.existing.add(name)
-        return self.owner.stacks.setdefault(name, FakeStack(name, self.owner))
-
-    def select_stack(self, name: str) -> FakeStack:
-        script = self.owner.scripts.get(name)
-        if script is not None and "select" in script.errors:
-            raise script.errors["select"]
-        if name not in self.owner.existing:
-            raise command_error(f"error: no stack named '{name}' found")
-        return self.owner.stacks.setdefault(name, FakeStack(name, self.owner))
-
-    def list_stacks(self) -> list[StackListing]:
-        if self.settings.backend_url in self.owner.unreadable:
-            raise command_error("error: failed to open bucket: NoCredentialProviders: no valid providers")
-        return list(self.owner.listings)
-
-
-class FakeWorkspaces:
-    """A `WorkspaceFactory` whose stacks follow `scripts`; records what mesh asked of it."""
-
-    def __init__(self, scripts: dict[str, Script] | None = None, *, existing: tuple[str, ...] = ()) -> None:
-        self.scripts = scripts or {}
-        self.existing = set(existing)
-        self.stacks: dict[str, FakeStack] = {}
-        self.created: list[str] = []
-        self.opened: list[WorkspaceSettings] = []
-        self.listings: list[StackListing] = []
-        self.unreadable: set[str] = set()
-        self.ready_calls = 0
-        self.not_ready: MeshError | None = None
-        self._lock = threading.Lock()
-        self.active = 0
-        self.max_active = 0
-
-    @contextlib.contextmanager
-    def track(self) -> Iterator[None]:
-        with self._lock:
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.active -= 1
-
-    def ready(self) -> None:
-        self.ready_calls += 1
-        if self.not_ready is not None:
-            raise self.not_ready
-
-    def open(self, settings: WorkspaceSettings, program: Any) -> FakeWorkspace:
-        self.opened.append(settings)
-        return FakeWorkspace(self, settings)
-
-    def calls(self, stack: str) -> list[str]:
-        return self.stacks[stack].calls if stack in self.stacks else []
 
 
 # --- Fixtures ------------------------------------------------------------------------------
@@ -467,7 +322,7 @@ def test_preview_creates_the_stack_sets_config_and_tags_and_reports_progress(req
     assert preview.warnings == ["deprecated argument"]
     handle = fake.stacks[stack]
     assert handle.config == dict(target.config)
-    assert handle.tags == dict(target.tags)
+    assert handle.tags_set == dict(target.tags)
     assert fake.opened[0] == target.settings
     kinds = [type(r).__name__ for r in records]
     assert kinds[0] == "StageStarted" and kinds[-1] == "StageFinished"
@@ -997,3 +852,93 @@ def test_only_the_automation_module_imports_pulumi_automation() -> None:
         if _imports_automation(path)
     )
     assert importers == ["infra/engine/automation.py"]
+
+
+# --- The real adapter, driving a stand-in `pulumi` binary ---------------------------------------
+
+FAKE_PULUMI = r'''#!{python}
+"""A stand-in for the Pulumi CLI: logs each call and answers like Pulumi 3.200 (file event log)."""
+import json, os, sys
+state = os.environ["FAKE_PULUMI_STATE"]
+args = [a for a in sys.argv[1:] if a != "--non-interactive"]
+with open(os.path.join(state, "calls.jsonl"), "a") as log:
+    log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "passphrase_file": os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")}}) + "\n")
+stacks = os.path.join(state, "stacks")
+def value(flag):
+    return args[args.index(flag) + 1] if flag in args else None
+def events(path, changes, steps):
+    with open(path, "a") as out:
+        for urn, type_ in steps:
+            meta = {{"op": "create", "urn": urn, "type": type_, "provider": "", "new": {{"type": type_, "urn": urn, "custom": True}}}}
+            out.write(json.dumps({{"sequence": 1, "timestamp": 0, "resourcePreEvent": {{"metadata": meta}}}}) + "\n")
+            out.write(json.dumps({{"sequence": 2, "timestamp": 0, "resOutputsEvent": {{"metadata": meta}}}}) + "\n")
+        out.write(json.dumps({{"sequence": 3, "timestamp": 0, "summaryEvent": {{"resourceChanges": changes}}}}) + "\n")
+        out.write(json.dumps({{"sequence": 4, "timestamp": 0, "cancelEvent": {{}}}}) + "\n")
+if args[:1] == ["version"]:
+    print("v3.200.0"); sys.exit(0)
+if args[:2] == ["stack", "select"]:
+    name = value("--stack")
+    if not os.path.exists(os.path.join(stacks, name)):
+        print(f"error: no stack named '{{name}}' found", file=sys.stderr); sys.exit(255)
+    sys.exit(0)
+if args[:2] == ["stack", "init"]:
+    os.makedirs(os.path.join(stacks, args[2])); sys.exit(0)
+if args[:1] == ["config"] and "--json" in args:
+    print("{{}}"); sys.exit(0)
+if args[:1] in (["config"], ["stack"]) and args[1:2] in (["set-all"], ["rm-all"], ["tag"]):
+    sys.exit(0)
+stack_urn = "urn:pulumi:sales.orders.local::mesh-acme::mesh:aws:DataProduct$aws:s3/bucket:Bucket::b"
+if args[:1] in (["preview"], ["up"]):
+    events(value("--event-log"), {{"create": 1}}, [(stack_urn, "aws:s3/bucket:Bucket")])
+    sys.exit(0)
+if args[:2] == ["stack", "output"]:
+    print(json.dumps({{"bucket": "acme-local-sales-orders"}})); sys.exit(0)
+if args[:2] == ["stack", "history"]:
+    print(json.dumps([{{"kind": "update", "startTime": "2026-11-23T10:00:00.000Z", "message": "", "environment": {{}},
+                       "config": {{}}, "result": "succeeded", "endTime": "2026-11-23T10:01:00.000Z",
+                       "resourceChanges": {{"create": 1}}}}]))
+    sys.exit(0)
+print("error: unexpected call " + " ".join(args), file=sys.stderr); sys.exit(1)
+'''
+
+
+def test_the_automation_adapter_drives_the_cli_with_mesh_settings(
+    request_file: Path, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binaries, state = tmp_path / "bin", tmp_path / "fake-state"
+    binaries.mkdir()
+    state.mkdir()
+    script = binaries / "pulumi"
+    script.write_text(FAKE_PULUMI.format(python=sys.executable))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(binaries))
+    monkeypatch.setenv("FAKE_PULUMI_STATE", str(state))
+    monkeypatch.setenv("MESH_HOME", str(tmp_path / "home"))
+    target = target_of(request_file, "local")
+    records: list[ProgressRecord] = []
+    engine = Engine(workspaces=automation.AutomationWorkspaces(), on_progress=records.append)
+
+    preview = engine.preview(target)
+    report = engine.up(target)
+
+    assert preview.changes == {"create": 1}
+    assert [s.type for s in preview.steps] == [BUCKET]
+    assert report.outputs == {"bucket": "acme-local-sales-orders"}
+    calls = [json.loads(line) for line in (state / "calls.jsonl").read_text().splitlines()]
+    argv = [c["args"] for c in calls]
+    assert ["stack", "init", "sales.orders.local", "--secrets-provider", "passphrase"] in argv
+    plain = next(a for a in argv if a[:2] == ["config", "set-all"] and "--path" not in a)
+    assert "aws:region=us-east-1" in plain and plain[plain.index("aws:accessKey=test") - 1] == "--secret"
+    paths = next(a for a in argv if a[:2] == ["config", "set-all"] and "--path" in a)
+    assert "aws:endpoints[0].s3=http://127.0.0.1:4566" in paths
+    assert ["stack", "tag", "set", "mesh:domain", "sales", "--stack", "sales.orders.local"] in argv
+    work_dir = workdir / ".mesh" / "workspaces" / PROJECT / "sales.orders.local"
+    assert {c["cwd"] for c in calls if c["args"] != ["version"]} == {str(work_dir)}
+    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT and project["runtime"] == "python"
+    assert project["backend"]["url"] == f"file://{workdir.resolve()}/.mesh/state"
+    passphrase = workdir / ".mesh" / "passphrase"
+    assert {c["passphrase_file"] for c in calls if c["args"] != ["version"]} == {str(passphrase)}
+    assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
+    assert (workdir / ".mesh" / "state").is_dir()
+    assert any(isinstance(r, ResourceStep) and r.status is StepStatus.DONE for r in records)
