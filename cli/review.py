@@ -200,9 +200,9 @@ def render_markdown(result: ReviewResult) -> str:
     failed = [r for r in report.results if not r.passed]
     if failed:
         lines += ["| result | rule | control | resource | message |", "|---|---|---|---|---|"]
-        for g in failed:
+        for rule in failed:
             lines.append(
-                f"| {'FAIL' if g.severity == 'mandatory' else 'warn'} | {g.id} | {g.control or '—'} | `{g.urn.split('::')[-1]}` | {g.message} |"
+                f"| {'FAIL' if rule.severity == 'mandatory' else 'warn'} | {rule.id} | {rule.control or '—'} | `{rule.urn.split('::')[-1]}` | {rule.message} |"
             )
         lines.append("")
     lines += ["### Access proof", ""]
