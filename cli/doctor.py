@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import Output, out, print_json
+from cli.options import OutputOption
 
 MARKS = {"pass": "[green]✓ pass[/]", "fail": "[red]✗ fail[/]", "skip": "[dim]– skip[/]"}
 
@@ -18,9 +19,7 @@ def doctor(
         Path | None,
         typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml above here."),
     ] = None,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Check that this machine can provision: one line per check, with the fix for each failure.
 

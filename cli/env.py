@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption, PlatformOption
 
 if TYPE_CHECKING:
     from infra.environments import CollectionResult
@@ -27,7 +28,6 @@ EnvOption = Annotated[
     str | None,
     typer.Option("--env", "-e", help="The preview environment (needed only when mesh.yaml has several)."),
 ]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")]
 
 
 def _platform(platform: Path | None) -> LoadedPlatform:

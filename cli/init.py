@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
+from cli.options import PlatformOption
 from infra.errors import MeshError, UsageError
 from infra.platform import PlatformConfig, find_platform_file
 from infra.request import Classification, Cloud
@@ -61,9 +62,7 @@ def init(
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
     ] = None,
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
+    platform: PlatformOption = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Do not ask; take answers from options and defaults.")
     ] = False,

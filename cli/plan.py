@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,11 +11,11 @@ from rich.table import Table
 from rich.tree import Tree
 
 from cli.console import err, out, print_json
+from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
-    from infra.guardrails import GuardrailReport
-
     from infra.graph import Resource, ResourceGraph
+    from infra.guardrails import GuardrailReport
     from infra.plan import PlanResult
 
 
@@ -29,16 +28,9 @@ class PlanOutput(StrEnum):
 
 
 def plan(
-    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
-    env: Annotated[
-        str | None,
-        typer.Option(
-            "--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud."
-        ),
-    ] = None,
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
+    file: RequestArgument,
+    env: DefaultEnvOption = None,
+    platform: PlatformOption = None,
     output: Annotated[
         PlanOutput,
         typer.Option("--output", "-o", help="table, tree (by component) or json (documented shape)."),

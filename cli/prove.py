@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
     from infra.proof import ProofResult
@@ -20,16 +20,12 @@ HEADERS = ("read", "list", "write", "del", "policy", "catalog", "decrypt")
 
 
 def prove(
-    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    file: RequestArgument,
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Environment from mesh.yaml (names and account).")
     ] = None,
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Prove who can read, list, write and delete each output port — on an emulator, offline.
 

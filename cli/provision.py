@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption, PlatformOption
 from infra.errors import UsageError
 from infra.progress import (
     CliInstall,
@@ -359,9 +360,7 @@ def provision(
         list[Path], typer.Argument(help="Data product requests (YAML), one stack each.", show_default=False)
     ],
     env: Annotated[str, typer.Option("--env", "-e", help="Environment from mesh.yaml.", show_default=False)],
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
+    platform: PlatformOption = None,
     parallel: Annotated[
         int, typer.Option("--parallel", "-j", min=1, help="How many stacks to run at the same time.")
     ] = DEFAULT_PARALLEL,
@@ -373,9 +372,7 @@ def provision(
             help="Allow replacing or deleting stateful resources (buckets, keys, catalog entries) outside preview environments.",
         ),
     ] = False,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Create or update the cloud resources of data product requests.
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.console import err, out, print_json
+from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
     from infra.plan import PlanResult
@@ -25,7 +26,7 @@ class ReviewOutput(StrEnum):
 
 
 def review(
-    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    file: RequestArgument,
     base: Annotated[
         str | None,
         typer.Option("--base", help="Git ref to compare with (the same file at that ref). Default: HEAD."),
@@ -36,15 +37,8 @@ def review(
             "--base-plan", help="A saved `mesh plan --output json` to compare with, instead of a git ref."
         ),
     ] = None,
-    env: Annotated[
-        str | None,
-        typer.Option(
-            "--env", "-e", help="Environment from mesh.yaml. Default: the first one with the request's cloud."
-        ),
-    ] = None,
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
+    env: DefaultEnvOption = None,
+    platform: PlatformOption = None,
     output: Annotated[
         ReviewOutput,
         typer.Option(

@@ -9,20 +9,11 @@ import typer
 from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
+from cli.options import EnvOption, OutputOption, PlatformOption, RequestArgument, YesOption
 from cli.provision import LiveProgress, confirm, render_outputs, require_confirmation_possible
 
 if TYPE_CHECKING:
     from infra.engine import StackTarget, UpdateReport
-
-FileArgument = Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)]
-EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment from mesh.yaml.", show_default=False)
-]
-PlatformOption = Annotated[
-    Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking for confirmation.")]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")]
 
 
 def _target(file: Path, env: str, platform: Path | None) -> StackTarget:
@@ -93,7 +84,7 @@ def destroy_target(target: StackTarget, *, yes: bool, allow_protected: bool, out
 
 
 def destroy(
-    file: FileArgument,
+    file: RequestArgument,
     env: EnvOption,
     platform: PlatformOption = None,
     yes: YesOption = False,
@@ -114,7 +105,7 @@ def destroy(
 
 
 def outputs(
-    file: FileArgument,
+    file: RequestArgument,
     env: EnvOption,
     platform: PlatformOption = None,
     output: OutputOption = Output.TABLE,
@@ -139,7 +130,7 @@ def outputs(
 
 
 def cancel(
-    file: FileArgument,
+    file: RequestArgument,
     env: EnvOption,
     platform: PlatformOption = None,
     yes: YesOption = False,

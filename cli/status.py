@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption
 
 if TYPE_CHECKING:
     from infra.engine import StatusReport
@@ -62,9 +63,7 @@ def status(
         Path | None,
         typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml above here."),
     ] = None,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List every stack of the organisation's project: last update, its result, and how long ago.
 

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption
 from infra.errors import Severity, UsageError
 from infra.platform import PLATFORM_FILE
 from infra.validation import ValidationReport, validate_files
@@ -31,9 +32,7 @@ def validate(
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Also check the request fits this environment.")
     ] = None,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Check data product requests; every problem of every file is reported at once.
 

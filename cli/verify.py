@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
+from cli.options import OutputOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
     from infra.verify import VerifyResult
@@ -17,7 +18,7 @@ MARK = {"pass": "[green]✓[/]", "drift": "[red]✗[/]", "skipped": "[dim]–[/]
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    file: RequestArgument,
     env: Annotated[
         str, typer.Option("--env", "-e", help="Environment from mesh.yaml whose resources to check.")
     ],
@@ -27,12 +28,8 @@ def verify(
             "--endpoint-url", help="A loopback emulator (LocalStack, moto server) instead of real AWS."
         ),
     ] = None,
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
-    output: Annotated[
-        Output, typer.Option("--output", "-o", help="table for people, json for machines.")
-    ] = Output.TABLE,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Check that what runs is still what was requested; exit 1 on drift.
 
@@ -78,7 +75,7 @@ def render(result: VerifyResult) -> None:
 
 
 def emulate(
-    file: Annotated[Path, typer.Argument(help="The data product request (YAML).", show_default=False)],
+    file: RequestArgument,
     endpoint_url: Annotated[
         str, typer.Option("--endpoint-url", help="Loopback emulator endpoint, e.g. http://127.0.0.1:4566.")
     ],
@@ -91,9 +88,7 @@ def emulate(
     services: Annotated[
         str, typer.Option(help="Services the emulator offers; other resources are skipped with the reason.")
     ] = "s3,iam,sts,kms",
-    platform: Annotated[
-        Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-    ] = None,
+    platform: PlatformOption = None,
 ) -> None:
     """Apply a plan to a local emulator (LocalStack, moto server) — for verification only.
 

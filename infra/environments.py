@@ -20,8 +20,7 @@ from typing import Any
 import boto3
 
 from infra.engine import Engine, StackTarget, stack_config, workspace_settings
-from infra.engine.provision import ProvisionReport, RunStatus, StackRun, provision_stacks
-from infra.engine.target import product_target
+from infra.engine.provision import ProvisionReport, plan_product_runs, provision_stacks
 from infra.errors import MeshError, UsageError
 from infra.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label, project_name
 from infra.sweep import SweepResult, sweep
@@ -172,34 +171,12 @@ def environment_up(
     Each request is planned offline first (guardrails block as in `mesh provision`);
     preview environments apply without a confirmation, as CI needs.
     """
-    from infra.plan import plan_request  # noqa: PLC0415 - synthesis imports the cloud SDKs
-
     check_name(name)
     platform = load_platform(locate_platform(platform_path, near=files[0]))
     preview = preview_environment(platform, environment)
     expires = ((now or datetime.now(UTC)) + ttl).replace(microsecond=0).isoformat()
     ephemeral = Ephemeral(name=name, expires_at=expires)
-    runs: list[StackRun] = []
-    for file in files:
-        run = StackRun(source=str(file))
-        runs.append(run)
-        try:
-            plan = plan_request(file, platform_path=platform.path, environment=preview, ephemeral=ephemeral)
-        except MeshError as e:
-            run.fail(e)
-            continue
-        run.target = product_target(
-            plan.spec, platform, source=str(file), planned_resources=len(plan.graph.cloud_resources())
-        )
-        if plan.blocked:
-            rules = ", ".join(sorted({r.id for r in plan.guardrails.blocking}))
-            run.fail(
-                MeshError(
-                    f"{file} fails mandatory guardrails: {rules}",
-                    hint=f"See why with `mesh plan {file} --env {preview}`.",
-                ),
-                RunStatus.BLOCKED,
-            )
+    runs = plan_product_runs(files, platform_path=platform.path, environment=preview, ephemeral=ephemeral)
     label = environment_label(preview, ephemeral)
     return provision_stacks(
         runs, engine=engine, environment=label, parallel=parallel, allow_replace=True, confirm=lambda _: True

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.policies import KMS_ADMIN, VERSION
+from components.aws.lockdown import lock_down_bucket
+from components.aws.policies import KMS_ADMIN, VERSION, tls_only_statement
 
 LOG_PREFIX = "s3/"
 NONCURRENT_VERSION_DAYS = 30
@@ -56,14 +57,7 @@ def log_bucket_policy(args: PlatformSharedArgs) -> dict[str, object]:
     return {
         "Version": VERSION,
         "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket, f"{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            tls_only_statement(bucket),
             {
                 "Sid": "S3ServerAccessLogsDelivery",
                 "Effect": "Allow",
@@ -125,27 +119,7 @@ class PlatformShared(pulumi.ComponentResource):
             f"{name}-access-logs", bucket=args.log_bucket, force_destroy=False, tags=tags, opts=child
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.log_bucket])
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access-block",
-            bucket=args.log_bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=on_bucket,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs-ownership",
-            bucket=args.log_bucket,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=on_bucket,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-access-logs-versioning",
-            bucket=args.log_bucket,
-            versioning_configuration={"status": "Enabled"},
-            opts=on_bucket,
-        )
+        public_access_block = lock_down_bucket(f"{name}-access-logs", args.log_bucket, on_bucket)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-access-logs-encryption",
             bucket=args.log_bucket,

@@ -87,6 +87,18 @@ def _glue_table_arns(spec: ProductSpec, ports: list[PortSpec]) -> list[str]:
     return [aws.glue_catalog_arn, aws.glue_database_arn, *(aws.glue_table_arn(p.table) for p in ports)]
 
 
+def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    """Deny every request that does not use TLS, for the bucket and its objects (FSBP S3.5)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def trust_policy(principals: tuple[str, ...], *, services: tuple[str, ...] = ()) -> dict[str, Any]:
     """Who may assume a role: named principals of the platform config, and services."""
     statements = [
@@ -275,14 +287,7 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
     aws = spec.require_aws()
     bucket, objects = aws.bucket_arn, f"{aws.bucket_arn}/*"
     statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket, objects],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        tls_only_statement(bucket),
         {
             "Sid": "DenyUploadsWithOtherEncryption",
             "Effect": "Deny",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.lockdown import lock_down_bucket
 from infra.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
 
 NONCURRENT_VERSION_DAYS = 30
@@ -60,27 +61,7 @@ class ProductStorage(pulumi.ComponentResource):
             opts=child,
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=names.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=on_bucket,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=names.bucket,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=on_bucket,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=names.bucket,
-            versioning_configuration={"status": "Enabled"},
-            opts=on_bucket,
-        )
+        self.public_access_block = lock_down_bucket(name, names.bucket, on_bucket)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=names.bucket,

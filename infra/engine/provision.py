@@ -21,6 +21,7 @@ from infra.engine.workspace import PreviewReport, UpdateReport
 from infra.errors import MeshError
 
 if TYPE_CHECKING:
+    from infra.spec import Ephemeral
     from infra.validation import LoadedPlatform
 
 
@@ -135,9 +136,11 @@ def run_parallel(runs: Sequence[StackRun], work: Callable[[StackRun], None], *, 
 
 
 def plan_product_runs(
-    files: Sequence[Path], *, platform_path: Path | None, environment: str
+    files: Sequence[Path], *, platform_path: Path | None, environment: str, ephemeral: Ephemeral | None = None
 ) -> list[StackRun]:
-    """Validate, resolve and plan each request offline; a failing request fails only its own run."""
+    """Validate, resolve and plan each request offline; a failing request fails only its own run.
+
+    With `ephemeral`, the stacks belong to that ephemeral environment of `environment`."""
     from infra.plan import plan_request  # noqa: PLC0415 - synthesis imports the cloud SDKs
     from infra.validation import load_platform, locate_platform  # noqa: PLC0415 - keep this module's import light
 
@@ -148,7 +151,9 @@ def plan_product_runs(
         run = StackRun(source=str(file))
         runs.append(run)
         try:
-            plan = plan_request(file, platform_path=platform_path, environment=environment)
+            plan = plan_request(
+                file, platform_path=platform_path, environment=environment, ephemeral=ephemeral
+            )
             where = locate_platform(platform_path, near=file)
             if where not in platforms:
                 platforms[where] = load_platform(where)
