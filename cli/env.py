@@ -21,9 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-PlatformOption = Annotated[
-    Path | None, typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml.")
-]
 EnvOption = Annotated[
     str | None,
     typer.Option("--env", "-e", help="The preview environment (needed only when mesh.yaml has several)."),
