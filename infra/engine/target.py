@@ -184,6 +184,9 @@ def stack_config(env: EnvironmentConfig, cloud: str) -> dict[str, ConfigEntry]:
             "aws:accessKey": ConfigEntry(EMULATOR_KEY, secret=True),
             "aws:secretKey": ConfigEntry(EMULATOR_KEY, secret=True),
         }
+    else:
+        # Credentials for another account must fail, not provision the product there.
+        config["aws:allowedAccountIds[0]"] = ConfigEntry(env.aws.account, path=True)
     return config
 
 

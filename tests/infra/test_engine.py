@@ -172,7 +172,10 @@ def test_dev_uses_the_file_backend_next_to_mesh_yaml_and_a_generated_passphrase(
     assert settings.env_vars["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(workdir / ".mesh" / "passphrase")
     assert "PULUMI_CONFIG_PASSPHRASE" not in settings.env_vars
     assert settings.work_dir == workdir / ".mesh" / "workspaces" / PROJECT / "sales.orders.dev"
-    assert dict(target.config) == {"aws:region": ConfigEntry("eu-west-1")}
+    assert dict(target.config) == {
+        "aws:region": ConfigEntry("eu-west-1"),
+        "aws:allowedAccountIds[0]": ConfigEntry("111122223333", path=True),
+    }
     assert list(target.tags)[:4] == ["mesh:domain", "mesh:product", "mesh:owner", "mesh:environment"]
     assert target.tags["mesh:owner"] == "sales-data@example.com"
     assert (target.protected, target.preview_environment) == (False, False)
@@ -190,7 +193,10 @@ def test_prod_passes_the_s3_backend_and_kms_secrets_provider_through(
     assert not any(k.startswith("PULUMI_CONFIG_PASSPHRASE") for k in settings.env_vars)
     assert settings.passphrase_file is None
     assert target.protected is True
-    assert dict(target.config) == {"aws:region": ConfigEntry("eu-west-1")}
+    assert dict(target.config) == {
+        "aws:region": ConfigEntry("eu-west-1"),
+        "aws:allowedAccountIds[0]": ConfigEntry("444455556666", path=True),
+    }
     prepare(settings)
     assert not (workdir / ".mesh" / "passphrase").exists()
 
