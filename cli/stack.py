@@ -16,11 +16,15 @@ if TYPE_CHECKING:
     from infra.engine import StackTarget, UpdateReport
 
 
-def _target(file: Path, env: str, platform: Path | None) -> StackTarget:
+def _target(file: Path, env: str, platform: Path | None, *, delete_data: bool = False) -> StackTarget:
+    import dataclasses
+
     from infra.engine import product_target
     from infra.validation import load_spec
 
     spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
+    if delete_data:
+        spec = dataclasses.replace(spec, delete_data=True)
     return product_target(spec, loaded, source=str(file))
 
 
@@ -46,16 +50,22 @@ def render_destroyed(report: UpdateReport, *, machine: bool, environment: str) -
         err.print(f"[yellow]warning:[/] {escape(warning)}")
 
 
-def destroy_target(target: StackTarget, *, yes: bool, allow_protected: bool, output: Output) -> None:
-    """Confirm, destroy and report; shared by `mesh destroy` and `mesh platform destroy`."""
+def destroy_target(
+    target: StackTarget, *, yes: bool, allow_protected: bool, output: Output, delete_data: bool = False
+) -> None:
+    """Confirm, destroy and report; shared by `mesh destroy` and `mesh platform destroy`.
+
+    With `delete_data` the stack is first updated so its buckets may be deleted with
+    their objects (and every object version), then destroyed."""
     from infra.engine import Engine, StackMissing, check_protected
 
     check_protected(target, allow_protected=allow_protected)
     require_confirmation_possible(yes, f"Destroying {target.stack}")
     machine = output is Output.JSON
-    question = (
-        f"Destroy every resource of stack {target.stack} in {target.environment}? "
-        "Buckets that still hold data are not deleted (the destroy stops there)."
+    question = f"Destroy every resource of stack {target.stack} in {target.environment}? " + (
+        "Its buckets are deleted WITH ALL THEIR DATA."
+        if delete_data
+        else "Buckets that still hold data are not deleted (the destroy stops there; --delete-data deletes them)."
     )
     if not confirm(question, yes=yes):
         err.print("Nothing was destroyed.")
@@ -66,6 +76,8 @@ def destroy_target(target: StackTarget, *, yes: bool, allow_protected: bool, out
     engine.ready()
     try:
         with progress:
+            if delete_data:
+                engine.up(target)  # lets the provider empty the buckets on delete
             report = engine.destroy(target)
     except StackMissing as e:
         if machine:
@@ -91,17 +103,28 @@ def destroy(
     allow_protected: Annotated[
         bool, typer.Option("--allow-protected", help="Allow destroying in an environment marked protected.")
     ] = False,
+    delete_data: Annotated[
+        bool,
+        typer.Option("--delete-data", help="Also delete the data: buckets go with every object and version."),
+    ] = False,
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Delete every cloud resource of a request's stack in one environment.
 
     Asks for confirmation (or pass --yes). Refused in environments marked
     `protected: true` unless --allow-protected is given. A stack that does not exist
-    is nothing to destroy (exit 0).
+    is nothing to destroy (exit 0). Buckets keep their data and stop the destroy unless
+    --delete-data is given.
 
     Example: mesh destroy examples/products/sales-orders.yaml --env dev
     """
-    destroy_target(_target(file, env, platform), yes=yes, allow_protected=allow_protected, output=output)
+    destroy_target(
+        _target(file, env, platform, delete_data=delete_data),
+        yes=yes,
+        allow_protected=allow_protected,
+        output=output,
+        delete_data=delete_data,
+    )
 
 
 def outputs(

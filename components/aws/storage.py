@@ -52,11 +52,12 @@ class ProductStorage(pulumi.ComponentResource):
             f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child
         )
 
-        # An ephemeral preview environment is destroyed with its data; every other bucket keeps it.
+        # Ephemeral environments, and an explicit `mesh destroy --delete-data`, delete the data
+        # with the bucket; otherwise a bucket that holds objects stops the destroy.
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=names.bucket,
-            force_destroy=spec.expires_at is not None,
+            force_destroy=spec.expires_at is not None or spec.delete_data,
             tags=tags,
             opts=child,
         )

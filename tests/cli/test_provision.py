@@ -116,6 +116,7 @@ class FakeBackend:
         self.calls: list[tuple[str, str]] = []
         self.config: dict[str, dict[str, Any]] = {}
         self.opened: list[WorkspaceSettings] = []
+        self.programs: list[Any] = []
         self.lock = threading.Lock()
 
     def behaviour(self, stack: str) -> Behaviour:
@@ -126,6 +127,7 @@ class FakeBackend:
 
     def open(self, settings: WorkspaceSettings, program: Any) -> FakeBackend:
         self.opened.append(settings)
+        self.programs.append(program)
         return self
 
     def create_or_select_stack(self, name: str) -> FakeStack:
@@ -365,6 +367,22 @@ def test_destroy_asks_and_a_missing_stack_is_nothing_to_destroy(
     missing = runner.invoke(app, ["destroy", one, "--env", "preview", "--yes"])
     assert missing.exit_code == 0, missing.output
     assert "Nothing to destroy" in missing.output
+
+
+def test_destroy_with_delete_data_lets_buckets_go_with_their_objects(backend: FakeBackend, one: str) -> None:
+    from infra.synth import synthesize
+
+    backend.existing.add("sales.orders.dev")
+    kept = runner.invoke(app, ["destroy", one, "--env", "dev", "--yes"])
+    assert kept.exit_code == 0, kept.output
+    assert backend.did("up") == [] and backend.did("destroy") == ["sales.orders.dev"]
+
+    deleted = runner.invoke(app, ["destroy", one, "--env", "dev", "--yes", "--delete-data"])
+    assert deleted.exit_code == 0, deleted.output
+    assert backend.did("up") == ["sales.orders.dev"]  # first the update that allows it
+    graph = synthesize(backend.programs[-1], project="mesh-acme", stack="sales.orders.dev")
+    (bucket,) = graph.of_type("aws:s3/bucket:Bucket")
+    assert bucket.inputs["forceDestroy"] is True, bucket.urn
 
 
 def test_outputs_and_cancel(backend: FakeBackend, one: str) -> None:

@@ -60,6 +60,7 @@ def test_every_bucket_is_locked_down(example: str, example_graph: Graphs) -> Non
     assert [b.inputs["bucket"] for b in buckets] == [spec.require_aws().bucket]
     for bucket in buckets:
         name = bucket.inputs["bucket"]
+        assert bucket.inputs["forceDestroy"] is False, f"{bucket.urn}: a product's data outlives a destroy"
         block = config_of(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
         for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
             assert block.inputs.get(flag) is True, f"{block.urn}: {flag} is not true"
