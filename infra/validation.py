@@ -169,6 +169,13 @@ def load_platform(path: Path) -> LoadedPlatform:
 def locate_platform(explicit: Path | None, *, near: Path) -> Path:
     """The platform config to use: `--platform` if given, else the nearest `mesh.yaml`."""
     if explicit is not None:
+        if not explicit.is_file():
+            what = "is a directory" if explicit.is_dir() else "does not exist"
+            raise PlatformConfigNotFound(
+                f"--platform {explicit} {what}",
+                hint=f"Pass the path of a {PLATFORM_FILE} file, or leave --platform out to use the "
+                "nearest one.",
+            )
         return explicit
     found = find_platform_file(near)
     if found is None:
@@ -542,8 +549,9 @@ def validate_files(
 ) -> ValidationReport:
     """Validate each request against the platform config; one file's problems never hide another's.
 
-    A missing or invalid platform config is reported as a file of its own (no request
-    can be checked without it). An unknown `environment` raises `UnknownEnvironment`.
+    An invalid platform config is reported as a file of its own (no request can be checked
+    without it); one that cannot be found raises `PlatformConfigNotFound` (a usage error),
+    and an unknown `environment` raises `UnknownEnvironment`.
     """
     platform_file = locate_platform(platform_path, near=paths[0])
     try:

@@ -245,15 +245,14 @@ def test_usage_errors_exit_2(
     assert "Traceback" not in result.output
 
 
-def test_a_missing_platform_file_is_reported_as_a_file(
-    runner: CliRunner, write_request: WriteRequest
-) -> None:
+def test_a_missing_platform_file_is_a_usage_error(runner: CliRunner, write_request: WriteRequest) -> None:
     write_request(VALID, "orders.yaml")
 
     result = runner.invoke(app, ["validate", "orders.yaml", "--platform", "nope.yaml"])
 
-    assert result.exit_code == 1
-    assert result.stdout.splitlines() == ["✗ nope.yaml: 1 problem", "  nope.yaml: no such file"]
+    assert result.exit_code == 2, result.output
+    assert "Error: --platform nope.yaml does not exist" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_a_broken_platform_file_is_located(runner: CliRunner, write_request: WriteRequest) -> None:
