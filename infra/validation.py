@@ -160,7 +160,7 @@ def load_platform(path: Path) -> LoadedPlatform:
     if problems:
         raise DocumentInvalid(problems)
     try:
-        config = PlatformConfig.model_validate(doc.data)
+        config = PlatformConfig.model_validate(doc.data, by_name=False)
     except ValidationError as e:
         raise DocumentInvalid(problems_from_pydantic(e, doc, PlatformConfig)) from e
     return LoadedPlatform(config=config, document=doc, path=path)
@@ -206,7 +206,7 @@ class _Parts:
 
 def _valid(annotation: Any, value: Any) -> Any:
     try:
-        return TypeAdapter(annotation).validate_python(value)
+        return TypeAdapter(annotation).validate_python(value, by_name=False)
     except ValidationError:
         return None
 
@@ -468,7 +468,9 @@ def load_request(
     problems = []
     request: DataProductRequest | None = None
     try:
-        request = DataProductRequest.model_validate(doc.data)
+        # Files take only the camelCase spelling that `mesh schema` documents (by_name=False);
+        # code may still build models by field name.
+        request = DataProductRequest.model_validate(doc.data, by_name=False)
     except ValidationError as e:
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)

@@ -151,6 +151,14 @@ INVALID = [
         ],
     ),
     Case(
+        "a snake_case key is not the documented spelling",
+        [("retentionDays: 30", "retention_days: 30")],
+        [
+            "orders.yaml:9:3 spec.retentionDays: required field 'retentionDays' is missing",
+            "orders.yaml:11:3 spec.retention_days: unknown field 'retention_days' — did you mean 'retentionDays'?",
+        ],
+    ),
+    Case(
         "a value outside the choices",
         [("classification: internal", "classification: secret")],
         [
@@ -532,7 +540,16 @@ def test_locate_platform_walks_up_from_the_request(workdir: Path) -> None:
     nested.mkdir(parents=True)
 
     assert locate_platform(None, near=nested / "orders.yaml") == (workdir / "mesh.yaml").resolve()
+    (workdir / "other.yaml").write_text("kind: Platform\n", encoding="utf-8")
     assert locate_platform(workdir / "other.yaml", near=nested) == workdir / "other.yaml"
+
+
+def test_locate_platform_refuses_an_explicit_path_that_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(PlatformConfigNotFound) as caught:
+        locate_platform(tmp_path / "nope.yaml", near=tmp_path)
+
+    assert caught.value.message == f"--platform {tmp_path / 'nope.yaml'} does not exist"
+    assert caught.value.exit_code == 2
 
 
 def test_locate_platform_names_the_folder_it_searched(tmp_path: Path) -> None:
