@@ -136,14 +136,21 @@ class FakeWorkspace:
 class FakeWorkspaces:
     """A `WorkspaceFactory` whose stacks follow `scripts`; records what mesh asked of it."""
 
-    def __init__(self, scripts: dict[str, Script] | None = None, *, existing: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        scripts: dict[str, Script] | None = None,
+        *,
+        existing: tuple[str, ...] = (),
+        platform_up: tuple[str, ...] = ("dev", "prod", "preview", "local"),
+    ) -> None:
+        """`platform_up`: the environments whose platform stack is listed as applied."""
         self.scripts = scripts or {}
         self.existing = set(existing)
         self.stacks: dict[str, FakeStack] = {}
         self.created: list[str] = []
         self.removed: list[str] = []
         self.opened: list[WorkspaceSettings] = []
-        self.listings: list[StackListing] = []
+        self.listings: list[StackListing] = [StackListing(f"platform.{env}") for env in platform_up]
         self.unreadable: set[str] = set()
         self.ready_calls = 0
         self.not_ready: MeshError | None = None

@@ -19,6 +19,10 @@ class StackMissing(MeshError):
     """The stack does not exist in the backend (nothing was provisioned)."""
 
 
+class PrerequisiteMissing(MeshError):
+    """A stack this one relies on (the environment's platform stack) has not been applied."""
+
+
 class ResourceFailed(MeshError):
     """A resource operation failed; the message names the resource and the provider's reason."""
 

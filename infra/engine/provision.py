@@ -14,7 +14,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.engine.failures import DestructiveChangeBlocked, EngineFailed, GuardrailsBlocked
+from infra.engine.failures import (
+    DestructiveChangeBlocked,
+    EngineFailed,
+    GuardrailsBlocked,
+    PrerequisiteMissing,
+)
 from infra.engine.operations import Engine, check_destructive
 from infra.engine.target import StackTarget, product_target
 from infra.engine.workspace import PreviewReport, UpdateReport
@@ -189,6 +194,40 @@ def plan_product_runs(
     return runs
 
 
+def check_prerequisites(runs: Sequence[StackRun], *, engine: Engine) -> None:
+    """Fail each run whose required stack (its environment's platform stack) does not exist.
+
+    One listing per project and backend. A backend that cannot be listed fails the runs
+    that rely on it, as their previews would.
+    """
+    groups: dict[tuple[str, str], list[StackTarget]] = {}
+    runs_of: dict[str, StackRun] = {}
+    for run in runs:
+        if run.target is not None and run.target.requires:
+            key = (run.target.settings.backend_url, run.target.settings.project)
+            groups.setdefault(key, []).append(run.target)
+            runs_of[run.target.stack] = run
+    for targets in groups.values():
+        try:
+            listed = engine.list_stacks(targets[0].settings, environment=targets[0].environment)
+        except MeshError as e:
+            for target in targets:
+                runs_of[target.stack].fail(e)
+            continue
+        # Some backends list fully qualified names (org/project/stack).
+        names = {listing.name.rsplit("/", 1)[-1] for listing in listed}
+        for target in targets:
+            if target.requires not in names:
+                runs_of[target.stack].fail(
+                    PrerequisiteMissing(
+                        f"{target.stack} needs the platform stack {target.requires}, which does not exist in "
+                        f"{target.settings.backend_url}: the product's bucket logs to its access-log bucket.",
+                        hint=f"Apply it once for the environment with `mesh platform up --env {target.environment}`, "
+                        "then run this again.",
+                    )
+                )
+
+
 def provision_stacks(
     runs: Sequence[StackRun],
     *,
@@ -202,13 +241,18 @@ def provision_stacks(
 
     At most `parallel` stacks run at a time; each stack's failure is its own. `confirm`
     sees the report after the previews and returns whether to apply. A missing Pulumi
-    CLI raises before any stack starts (it would fail them all the same way).
+    CLI raises before any stack starts (it would fail them all the same way); a stack
+    whose environment's platform stack does not exist fails before its preview.
     """
     report = ProvisionReport(environment=environment, runs=list(runs))
     ready = report.by_status(RunStatus.READY)
     if not ready:
         return report
     engine.ready()
+    check_prerequisites(ready, engine=engine)
+    ready = report.by_status(RunStatus.READY)
+    if not ready:
+        return report
 
     def preview(run: StackRun) -> None:
         assert run.target is not None

@@ -89,6 +89,9 @@ class StackTarget:
     protected: bool = False
     preview_environment: bool = False
     planned_resources: int | None = None
+    # A stack of the same project and backend that must exist before this one can be
+    # applied: a product's buckets log to its environment's platform stack.
+    requires: str | None = None
 
     def command(self, verb: str) -> str:
         """The mesh command line that runs `verb` on this stack (for hints)."""
@@ -222,7 +225,8 @@ def product_target(
     spec: ProductSpec, platform: LoadedPlatform, *, source: str, planned_resources: int | None = None
 ) -> StackTarget:
     """The stack of a resolved product request."""
-    from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
+    from stacks.platform import platform_stack_name  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
+    from stacks.product import product_program  # noqa: PLC0415 - as above
 
     # An ephemeral environment's label (preview + pr123) lives in its preview environment.
     environment = spec.platform_environment or spec.environment
@@ -244,6 +248,7 @@ def product_target(
         protected=env.protected,
         preview_environment=env.preview,
         planned_resources=planned_resources,
+        requires=platform_stack_name(environment) if env.aws is not None and spec.cloud == "aws" else None,
     )
 
 

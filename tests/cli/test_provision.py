@@ -149,6 +149,7 @@ class FakeBackend:
 @pytest.fixture
 def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
     fake = FakeBackend()
+    fake.existing |= {f"platform.{env}" for env in ("dev", "prod", "preview", "local")}  # platform up has run
     monkeypatch.setattr(automation, "default_workspaces", lambda on_progress=None: fake)
     return fake
 
@@ -229,6 +230,17 @@ def test_provision_without_a_pulumi_cli_offline_fails_fast_and_clearly(
 
 
 # --- Provisioning -------------------------------------------------------------------------
+
+
+def test_provision_before_platform_up_says_to_run_it(backend: FakeBackend, one: str) -> None:
+    backend.existing.discard("platform.dev")
+
+    result = runner.invoke(app, ["provision", one, "--env", "dev", "--yes"])
+
+    assert result.exit_code == 1, result.output
+    assert "sales.orders.dev needs the platform stack platform.dev, which does not exist" in result.output
+    assert "Hint: Apply it once for the environment with `mesh platform up --env dev`" in result.output
+    assert backend.calls == [], "no stack was previewed or applied"
 
 
 def test_several_requests_one_failure_the_others_succeed_and_the_exit_is_1(

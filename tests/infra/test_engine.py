@@ -30,6 +30,7 @@ from infra.engine import (
     DestructiveChangeBlocked,
     Engine,
     EngineFailed,
+    PrerequisiteMissing,
     PreviewReport,
     ProtectedEnvironment,
     ResourceFailed,
@@ -678,6 +679,33 @@ def test_stacks_run_in_parallel_and_one_failure_does_not_stop_the_others(
     assert summary["succeeded"] == ["sales.orders.dev", "support.tickets.dev"]
     assert 1 < fake.max_active <= 2, f"at most 2 at a time, and really in parallel (saw {fake.max_active})"
     assert fake.ready_calls == 1 and report.asked == [3], "the CLI is checked once; one confirmation"
+
+
+def test_an_aws_product_waits_for_its_environments_platform_stack(
+    write_request: Callable[..., Path], minimal_request: dict[str, Any]
+) -> None:
+    aws = target_of(named(write_request, minimal_request, "sales", "orders"), "dev")
+    request = yaml.safe_load(yaml.safe_dump(minimal_request))
+    request["spec"]["cloud"] = "gcp"
+    for column in request["spec"]["outputPorts"][0]["schema"]:
+        column["type"] = column["type"].upper()
+    gcp = target_of(named(write_request, request, "finance", "ledger"), "dev")
+    fake = FakeWorkspaces(platform_up=("prod",))
+
+    report = provision([aws, gcp], fake)
+
+    missing, gcp_run = report.runs
+    assert aws.requires == "platform.dev" and gcp.requires is None, "GCP has no platform stack"
+    assert missing.status is RunStatus.FAILED and isinstance(missing.error, PrerequisiteMissing)
+    assert missing.error.message.startswith(
+        "sales.orders.dev needs the platform stack platform.dev, which does not exist"
+    )
+    assert missing.error.hint is not None and "`mesh platform up --env dev`" in missing.error.hint
+    assert fake.calls(aws.stack) == [], "nothing previewed or applied"
+    assert gcp_run.status is RunStatus.SUCCEEDED, "the other stack still runs"
+
+    fake.listings.append(StackListing("acme/mesh-acme/platform.dev"))  # a fully qualified listing
+    assert provision([aws], fake).runs[0].status is RunStatus.SUCCEEDED
 
 
 def test_declining_the_confirmation_applies_nothing(request_file: Path) -> None:
