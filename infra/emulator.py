@@ -420,7 +420,8 @@ class _Applier:
                     }
                 ],
                 "CloudWatchEncryption": {
-                    "CloudWatchEncryptionMode": enc["cloudwatchEncryption"]["cloudwatchEncryptionMode"]
+                    "CloudWatchEncryptionMode": enc["cloudwatchEncryption"]["cloudwatchEncryptionMode"],
+                    "KmsKeyArn": enc["cloudwatchEncryption"].get("kmsKeyArn", ""),
                 },
                 "JobBookmarksEncryption": {
                     "JobBookmarksEncryptionMode": enc["jobBookmarksEncryption"]["jobBookmarksEncryptionMode"],

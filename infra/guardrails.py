@@ -828,8 +828,16 @@ def check_athena_scan_limit(graph: ResourceGraph) -> Iterable[Finding]:
             )
 
 
+GLUE_ENCRYPTION = (  # (block, mode key, the mode mesh requires, what it protects)
+    ("s3Encryption", "s3EncryptionMode", "SSE-KMS", "S3 output"),
+    ("jobBookmarksEncryption", "jobBookmarksEncryptionMode", "CSE-KMS", "job bookmarks"),
+    ("cloudwatchEncryption", "cloudwatchEncryptionMode", "SSE-KMS", "CloudWatch logs"),
+)
+
+
 def check_glue_job_encryption(graph: ResourceGraph) -> Iterable[Finding]:
-    """Every Glue job runs under a security configuration that writes to S3 with SSE-KMS."""
+    """Every Glue job runs under a security configuration that encrypts its S3 output, its job
+    bookmarks and its CloudWatch logs with a KMS key."""
     configurations = {r.inputs.get("name"): r for r in graph.of_type(GLUE_SECURITY_CONFIGURATION)}
     for job in graph.of_type(GLUE_JOB):
         name = job.inputs.get("securityConfiguration")
@@ -838,7 +846,7 @@ def check_glue_job_encryption(graph: ResourceGraph) -> Iterable[Finding]:
             yield Finding(
                 job.urn,
                 False,
-                f"{_label(job)} runs without a security configuration, so its S3 output is not KMS-encrypted",
+                f"{_label(job)} runs without a security configuration, so its S3 output, bookmarks and logs are not KMS-encrypted",
             )
             continue
         if configuration is None:
@@ -848,15 +856,25 @@ def check_glue_job_encryption(graph: ResourceGraph) -> Iterable[Finding]:
                 f"{_label(job)} names security configuration {name}, which this stack does not create, so its encryption cannot be checked",
             )
             continue
-        s3 = _block(_block(configuration.inputs.get("encryptionConfiguration")).get("s3Encryption"))
-        mode = s3.get("s3EncryptionMode")
-        if mode == "SSE-KMS" and s3.get("kmsKeyArn"):
-            yield Finding(job.urn, True, f"{_label(job)} writes to S3 with SSE-KMS ({configuration.name})")
-        else:
+        encryption = _block(configuration.inputs.get("encryptionConfiguration"))
+        gaps = []
+        for block, key, wanted, what in GLUE_ENCRYPTION:
+            settings = _block(encryption.get(block))
+            mode = settings.get(key)
+            if mode != wanted or not settings.get("kmsKeyArn"):
+                key_note = "" if settings.get("kmsKeyArn") else " without kmsKeyArn"
+                gaps.append(f"{what}: {key} {mode or 'unset'}{key_note} instead of {wanted} with a key")
+        if gaps:
             yield Finding(
                 job.urn,
                 False,
-                f"{_label(job)}: security configuration {configuration.name} sets s3EncryptionMode {mode or 'unset'}{'' if s3.get('kmsKeyArn') else ' without kmsKeyArn'} instead of SSE-KMS with a key",
+                f"{_label(job)}: security configuration {configuration.name} leaves " + "; ".join(gaps),
+            )
+        else:
+            yield Finding(
+                job.urn,
+                True,
+                f"{_label(job)} encrypts its S3 output, bookmarks and logs with KMS ({configuration.name})",
             )
 
 
@@ -1027,10 +1045,10 @@ RULES: tuple[Guardrail, ...] = (
     ),
     Guardrail(
         id="MESH-ADV-GLUE-ENCRYPTION",
-        title="Glue jobs write to S3 with SSE-KMS",
+        title="Glue jobs encrypt their S3 output, bookmarks and logs with KMS",
         severity=Severity.ADVISORY,
         control=None,
-        fix="create an aws.glue.SecurityConfiguration with s3Encryption SSE-KMS and the product's key, and name it in the job's securityConfiguration",
+        fix="create an aws.glue.SecurityConfiguration with s3Encryption SSE-KMS, jobBookmarksEncryption CSE-KMS and cloudwatchEncryption SSE-KMS, each with the product's key, and name it in the job's securityConfiguration",
         check=check_glue_job_encryption,
     ),
 )

@@ -90,7 +90,12 @@ class ProductCompute(pulumi.ComponentResource):
                         "job_bookmarks_encryption_mode": "CSE-KMS",
                         "kms_key_arn": args.key_arn,
                     },
-                    "cloudwatch_encryption": {"cloudwatch_encryption_mode": "DISABLED"},
+                    # Job logs can echo rows: they are encrypted with the product key too
+                    # (the key policy lets CloudWatch Logs use it for /aws-glue/ log groups only).
+                    "cloudwatch_encryption": {
+                        "cloudwatch_encryption_mode": "SSE-KMS",
+                        "kms_key_arn": args.key_arn,
+                    },
                 },
                 opts=child,
             )

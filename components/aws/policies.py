@@ -52,7 +52,14 @@ ATHENA_QUERY = [
     "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
     "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:GetWorkGroup",
 ]  # fmt: skip
-LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
+KMS_LOGS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+
+def glue_log_groups(spec: ProductSpec) -> str:
+    """The CloudWatch log groups Glue jobs write to (all under `/aws-glue/`)."""
+    aws = spec.require_aws()
+    return f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +177,7 @@ def boundary_policy(spec: ProductSpec) -> dict[str, Any]:
                 "Sid": "GlueJobLogs",
                 "Effect": "Allow",
                 "Action": LOGS_WRITE,
-                "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"],
+                "Resource": [glue_log_groups(spec)],
             }
         )
     return _doc(*statements)
@@ -216,7 +223,7 @@ def producer_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
                 "Sid": "GlueJobLogs",
                 "Effect": "Allow",
                 "Action": LOGS_WRITE,
-                "Resource": [f"arn:{aws.partition}:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"],
+                "Resource": [glue_log_groups(spec)],
             }
         )
     return _doc(*statements)
@@ -351,7 +358,8 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
 
 
 def key_policy(spec: ProductSpec) -> dict[str, Any]:
-    """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3."""
+    """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3;
+    with a transform, CloudWatch Logs may encrypt the Glue job's log groups (and nothing else)."""
     aws = spec.require_aws()
     statements: list[dict[str, Any]] = [
         {
@@ -382,6 +390,17 @@ def key_policy(spec: ProductSpec) -> dict[str, Any]:
             "Resource": "*",
         },
     ]
+    if spec.transform:
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptGlueJobLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{aws.region}.amazonaws.com"},
+                "Action": KMS_LOGS,
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": glue_log_groups(spec)}},
+            }
+        )
     if spec.grants:
         consumers = {"AWS": [aws.role_arn(g.aws_role) for g in spec.grants]}
         statements += [

@@ -123,7 +123,30 @@ def test_kms_key_rotates_and_policy_names_only_product_roles(example: str, examp
     document = key_policy.policy()
     assert document is not None
     users: set[str] = set()
+    services = [s for s in statements(document) if "Service" in s["Principal"]]
+    if spec.transform:
+        logs_arn = f"arn:aws:logs:{aws.region}:{aws.account}:log-group:/aws-glue/*"
+        assert services == [
+            {
+                "Sid": "CloudWatchLogsEncryptGlueJobLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{aws.region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
+            }
+        ], f"{key_policy.urn}: CloudWatch Logs may use the key for the job's log groups only"
+    else:
+        assert services == [], f"{key_policy.urn}: no service uses the key without a transform"
     for statement in statements(document):
+        if "Service" in statement["Principal"]:
+            continue
         principals = as_list(statement["Principal"]["AWS"])
         if statement["Sid"].startswith(("Producer", "Consumers")):
             users |= set(principals)
