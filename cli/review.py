@@ -122,6 +122,8 @@ def _details(summary: str, body: str) -> str:
 
 def render_markdown(result: ReviewResult) -> str:
     """The review as GitHub-flavoured markdown, long sections collapsed."""
+    from infra.review import grouped  # here: infra.review imports the synthesis stack
+
     verdict = "⛔ blocked" if result.blocked else "✅ nothing blocks"
     lines = [f"## mesh review: `{result.product}` ({result.stack}) — {verdict}", ""]
     lines.append(
@@ -173,7 +175,9 @@ def render_markdown(result: ReviewResult) -> str:
                 )
                 lines.append(_details(f"`{r.name}`: {len(r.changes)} input(s) changed", body))
             for p in r.policies:
-                diff = "\n".join([f"+ {g}" for g in p.granted] + [f"- {v}" for v in p.revoked])
+                diff = "\n".join(
+                    [f"+ {g}" for g in grouped(p.granted)] + [f"- {v}" for v in grouped(p.revoked)]
+                )
                 lines.append(
                     _details(
                         f"`{r.name}` {p.document}: {len(p.granted)} granted, {len(p.revoked)} revoked",

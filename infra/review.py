@@ -55,13 +55,47 @@ class InputChange:
     after: Any
 
 
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One (effect, action, resource, principal, condition) a policy statement expands to."""
+
+    effect: str
+    action: str
+    resource: str
+    principal: str = ""
+    condition: str = ""
+
+    def _tail(self) -> str:
+        to = f" to {self.principal}" if self.principal else ""
+        when = f" if {self.condition}" if self.condition else ""
+        return f"{to}{when}"
+
+    def __str__(self) -> str:
+        return f"{self.effect} {self.action} on {self.resource}{self._tail()}"
+
+
+def grouped(grants: tuple[Grant, ...]) -> list[str]:
+    """The grants as few readable lines: actions that share every resource, principal and
+    condition on one line (the expanded list stays exact in `--output json`)."""
+    resources: dict[tuple[str, str, str, str], list[str]] = {}
+    for g in sorted(grants):
+        resources.setdefault((g.effect, g.principal, g.condition, g.action), []).append(g.resource)
+    actions: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    for (effect, principal, condition, action), where in resources.items():
+        actions.setdefault((effect, principal, condition, tuple(where)), []).append(action)
+    return [
+        str(Grant(effect, ", ".join(acts), ", ".join(where), principal, condition))
+        for (effect, principal, condition, where), acts in actions.items()
+    ]
+
+
 @dataclass(frozen=True)
 class PolicyChange:
     """What a policy document grants or stops granting, statement by statement."""
 
     document: str
-    granted: tuple[str, ...]
-    revoked: tuple[str, ...]
+    granted: tuple[Grant, ...]
+    revoked: tuple[Grant, ...]
 
 
 @dataclass(frozen=True)
@@ -155,7 +189,11 @@ class ReviewResult:
                     "change": r.kind,
                     "inputs": [{"path": c.path, "before": c.before, "after": c.after} for c in r.changes],
                     "policies": [
-                        {"document": p.document, "granted": list(p.granted), "revoked": list(p.revoked)}
+                        {
+                            "document": p.document,
+                            "granted": [str(g) for g in p.granted],
+                            "revoked": [str(g) for g in p.revoked],
+                        }
                         for p in r.policies
                     ],
                 }
@@ -189,7 +227,15 @@ def major_raised(before: str, after: str) -> bool:
     return _semver(after)[0] > _semver(before)[0]
 
 
+def _keyed_by_name(value: list[Any]) -> bool:
+    names = [v.get("name") for v in value]
+    return all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Inputs as `path: value`. Lists of named items (columns, partition keys) are keyed by
+    name, so an inserted column is one change rather than a shift of every later one; their
+    order is kept under `path[*]`."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -197,15 +243,43 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         return out
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         out = {}
+        if _keyed_by_name(value):
+            out[f"{prefix}[*]"] = [v["name"] for v in value]
+            for item in value:
+                rest = {k: v for k, v in item.items() if k != "name"}
+                out |= (
+                    _flatten(rest, f"{prefix}[{item['name']}]") if rest else {f"{prefix}[{item['name']}]": {}}
+                )
+            return out
         for index, item in enumerate(value):
             out |= _flatten(item, f"{prefix}[{index}]")
         return out
     return {prefix: value}
 
 
-def _statements(document: dict[str, Any]) -> set[str]:
-    """Each statement as readable grant lines: one per (effect, principal, action, resource)."""
-    lines = set()
+def _reordered(before: Any, after: Any) -> bool:
+    """Whether the names both lists share appear in a different order."""
+    if not isinstance(before, list) or not isinstance(after, list):
+        return True
+    return [n for n in before if n in after] != [n for n in after if n in before]
+
+
+def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[InputChange, ...]:
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    changes = []
+    for path in sorted(set(flat_old) | set(flat_new)):
+        before, after = flat_old.get(path), flat_new.get(path)
+        if before == after:
+            continue
+        if path.endswith("[*]") and not _reordered(before, after):
+            continue  # an item added or removed shows as its own change
+        changes.append(InputChange(path, before, after))
+    return tuple(changes)
+
+
+def _statements(document: dict[str, Any]) -> set[Grant]:
+    """Each statement expanded: one grant per (effect, principal, action, resource)."""
+    grants = set()
     raw = document.get("Statement", [])
     for statement in raw if isinstance(raw, list) else [raw]:
 
@@ -223,15 +297,14 @@ def _statements(document: dict[str, Any]) -> set[str]:
         elif isinstance(principal, dict):
             for kind, who in principal.items():
                 principals += [f"{kind}:{w}" for w in (who if isinstance(who, list) else [who])]
-        condition = (
-            f" if {json.dumps(statement['Condition'], sort_keys=True)}" if statement.get("Condition") else ""
-        )
+        condition = json.dumps(statement["Condition"], sort_keys=True) if statement.get("Condition") else ""
+        effect = str(statement.get("Effect", "Allow"))
+        # A resource policy without Resource (a role's trust policy) applies to its own resource.
         for action in items("Action"):
-            for resource in items("Resource") or ["(this key)"]:
+            for resource in items("Resource") or ["(this resource)"]:
                 for who in principals or [""]:
-                    to = f" to {who}" if who else ""
-                    lines.add(f"{statement.get('Effect', 'Allow')} {action} on {resource}{to}{condition}")
-    return lines
+                    grants.add(Grant(effect, action, resource, who, condition))
+    return grants
 
 
 def _policy_changes(before: Resource, after: Resource) -> list[PolicyChange]:
@@ -266,12 +339,7 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
                 )
             )
             continue
-        flat_old, flat_new = _flatten(old.inputs), _flatten(resource.inputs)
-        inputs = tuple(
-            InputChange(path, flat_old.get(path), flat_new.get(path))
-            for path in sorted(set(flat_old) | set(flat_new))
-            if flat_old.get(path) != flat_new.get(path)
-        )
+        inputs = _input_changes(old.inputs, resource.inputs)
         if not inputs:
             continue
         replaced = any(

@@ -62,6 +62,7 @@ class Case:
     check: Callable[[dict[str, Any]], bool]
 
 
+SUPPORT = "arn:aws:iam::111122223333:role/mesh/acme-dev-sales-orders-support-consumer"
 CASES = [
     Case(
         "a pure addition", _add_port, 0,
@@ -71,19 +72,24 @@ CASES = [
     ),
     Case(
         "a dropped column blocks", _drop_column, 1,
-        ["⛔ blocked", "column customer_email (string) is removed", "raise metadata.version to 2.0.0", "finance, marketing"],
+        ["⛔ blocked", "column customer_email (string) is removed", "raise metadata.version to 2.0.0", "finance, marketing",
+         '`storageDescriptor.columns[customer_email].type`: `"string"` → `null`'],
         lambda d: d["blocked"] and d["contract"][0]["breaking"] and d["contract"][0]["affectedConsumers"] == ["finance", "marketing"],
     ),
     Case(
         "a retyped column with a raised major version passes, flagged", _retype_with_major, 0,
-        ["✅ nothing blocks", "column amount changes type decimal(12,2) → decimal(18,4)", "**yes**", "version 2.0.0"],
+        ["✅ nothing blocks", "column amount changes type decimal(12,2) → decimal(18,4)", "**yes**", "version 2.0.0",
+         '`storageDescriptor.columns[amount].type`: `"decimal(12,2)"` → `"decimal(18,4)"`'],
         lambda d: not d["blocked"] and d["contract"][0]["change"] == "column-retyped" and d["contract"][0]["breaking"],
     ),
     Case(
         "a new consumer adds a grant", _new_consumer, 0,
-        ["➕ domain `support` may now read `daily_revenue`", "acme-dev-sales-orders-support-consumer"],
+        ["➕ domain `support` may now read `daily_revenue`",
+         f"+ Allow s3:GetObject, s3:GetObjectVersion on arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/* to AWS:{SUPPORT}\n"],
         lambda d: d["grants"] == [{"domain": "support", "port": "daily_revenue", "change": "added"}]
-        and any(r["change"] == "added" and r["type"] == "aws:iam/role:Role" for r in d["resources"]),
+        and any(r["change"] == "added" and r["type"] == "aws:iam/role:Role" for r in d["resources"])
+        and f"Allow s3:GetObject on arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/* to AWS:{SUPPORT}"
+        in next(r for r in d["resources"] if r["name"].endswith("bucket-policy"))["policies"][0]["granted"],
     ),
 ]  # fmt: skip
 
