@@ -1,21 +1,32 @@
-"""Benchmark: offline synthesis of 1, 10 and 100 products, against bare Pulumi mocks.
+"""Benchmark: offline synthesis of 1, 10 and 100 products, against two baselines.
 
-Not a test. Run: .venv/bin/python bench/synth.py [--counts 1,10,100]
+Not a test. Run: .venv/bin/python bench/synth.py [--counts 1,10,100] [--repeat 3]
 
 For each count N it resolves N distinct variants of examples/products/sales-orders.yaml
 (the richest example: two ports, two consumers, a transform), synthesizes each product
 stack the way `mesh plan` does, and then registers exactly the same resources (same
-types, names, parents and inputs) with bare Pulumi mocks: a plain `pulumi.CustomResource`
-/ `pulumi.ComponentResource` per recorded resource and a `Mocks` that echoes inputs.
-Each replayed resource also declares the output properties its pulumi-aws class declares
-(as the generated SDK does), so both sides pay Pulumi's per-output bookkeeping; the
-ratio of the two is mesh's own overhead (components, policy building, recording).
+types, names, parents, dependencies and inputs) two more ways, under a `Mocks` that
+echoes inputs:
+
+- **flat**: the pulumi-aws classes themselves, one constructor call per recorded
+  resource (what a hand-written Pulumi program declaring these resources pays);
+- **bare**: a plain `pulumi.CustomResource` per recorded resource, declaring the output
+  properties its pulumi-aws class declares, so Pulumi's per-output bookkeeping is paid
+  but not the generated SDK's typed translation.
+
+All three run with the same SDK settings (source positions off, as `mesh plan` runs).
+mesh / flat is mesh's own overhead (components, policy building, the recording monitor);
+mesh / bare also counts the generated SDK's typed inputs and outputs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import contextvars
+import importlib
+import pkgutil
+import re
 import statistics
 import sys
 import time
@@ -26,12 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pulumi  # noqa: E402
+from pulumi.runtime import resource as pulumi_resource_runtime  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from infra.graph import ResourceGraph  # noqa: E402
+from infra.graph import Resource, ResourceGraph  # noqa: E402
 from infra.spec import ProductSpec, resolve  # noqa: E402
-from infra.synth import synthesize_spec  # noqa: E402
+from infra.synth import _no_stack_trace, synthesize, synthesize_spec  # noqa: E402
 from infra.validation import load_platform, load_request  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "products" / "sales-orders.yaml"
@@ -63,29 +75,62 @@ class _Replay(pulumi.ComponentResource):
     pass
 
 
-def _output_names() -> dict[str, list[str]]:
+def _classes() -> dict[str, type[pulumi.CustomResource]]:
+    """Type token → its pulumi-aws class, for the services the components use."""
+    import pulumi_aws  # noqa: PLC0415 - only the baselines need the classes
+
+    found: dict[str, type[pulumi.CustomResource]] = {}
+    for package in (pulumi_aws.s3, pulumi_aws.kms, pulumi_aws.iam, pulumi_aws.glue, pulumi_aws.athena):
+        # The SDK's packages load their modules lazily, so `dir(package)` starts out empty.
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for klass in vars(module).values():
+                token = getattr(klass, "pulumi_type", None)
+                if (
+                    isinstance(klass, type)
+                    and issubclass(klass, pulumi.CustomResource)
+                    and isinstance(token, str)
+                ):
+                    found[token] = klass
+    return found
+
+
+def _output_names(classes: dict[str, type[pulumi.CustomResource]]) -> dict[str, list[str]]:
     """Type token → the wire names of the outputs its pulumi-aws class declares."""
-    import pulumi_aws  # noqa: PLC0415 - only the baseline needs the class metadata
-
-    names: dict[str, list[str]] = {}
-    for module in (pulumi_aws.s3, pulumi_aws.kms, pulumi_aws.iam, pulumi_aws.glue, pulumi_aws.athena):
-        for attr in dir(module):  # the SDK's modules load lazily: dir, then getattr
-            klass = getattr(module, attr)
-            token = getattr(klass, "pulumi_type", None)
-            if isinstance(klass, type) and isinstance(token, str):
-                names[token] = [
-                    getattr(prop.fget, "_pulumi_name", key)
-                    for key, prop in vars(klass).items()
-                    if isinstance(prop, property)
-                ]
-    return names
+    return {
+        token: [
+            getattr(prop.fget, "_pulumi_name", key)
+            for key, prop in vars(klass).items()
+            if isinstance(prop, property)
+        ]
+        for token, klass in classes.items()
+    }
 
 
+CLASSES: dict[str, type[pulumi.CustomResource]] = {}
 OUTPUTS: dict[str, list[str]] = {}
+_CAMEL = re.compile(r"[a-z][a-zA-Z0-9]*")
 
 
-def bare_register(graph: ResourceGraph) -> None:
-    """Register the graph's resources with bare mocks: the floor any Pulumi program pays."""
+def _snake(key: str) -> str:
+    """A wire name as the SDK's keyword (`bytesScannedCutoffPerQuery` → `bytes_scanned_cutoff_per_query`);
+    map keys that are not camelCase names (tags, Glue parameters, job arguments) stay as they are."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower() if _CAMEL.fullmatch(key) else key
+
+
+def _typed(value: Any) -> Any:
+    """Recorded inputs as pulumi-aws keyword arguments."""
+    if isinstance(value, dict):
+        if set(value) == {"fileAsset"}:
+            return pulumi.FileAsset(value["fileAsset"])
+        return {_snake(k): _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return value
+
+
+def _program(graph: ResourceGraph, custom: Any) -> Any:
+    """A program registering the graph's resources again, each custom one through `custom(resource, opts)`."""
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
@@ -94,38 +139,86 @@ def bare_register(graph: ResourceGraph) -> None:
             depends_on = [made[d] for d in r.dependencies if d in made]
             opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
             if r.custom:
-                props = dict.fromkeys(OUTPUTS.get(r.type, ())) | dict(r.inputs)
-                made[r.urn] = pulumi.CustomResource(r.type, r.name, props, opts)
+                made[r.urn] = custom(r, opts)
             else:
                 component = _Replay(r.type, r.name, None, opts)
                 component.register_outputs({})
                 made[r.urn] = component
 
+    return program
+
+
+def _replay(graph: ResourceGraph, custom: Any) -> None:
+    program = _program(graph, custom)
+
     def run() -> None:
         pulumi.runtime.set_mocks(_EchoMocks(), project=graph.project, stack=graph.stack, preview=False)
         _sync_await(run_pulumi_func(program))
 
-    contextvars.Context().run(run)
+    with _same_settings_as_mesh():
+        contextvars.Context().run(run)
+
+
+@contextlib.contextmanager
+def _same_settings_as_mesh() -> Any:
+    capture = pulumi_resource_runtime._get_stack_trace
+    pulumi_resource_runtime._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        pulumi_resource_runtime._get_stack_trace = capture
+
+
+def _flat(r: Resource, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    return CLASSES[r.type](r.name, opts=opts, **_typed(r.inputs))
+
+
+def flat_register(graph: ResourceGraph) -> None:
+    """The same resources through the pulumi-aws classes, with no components' logic around them."""
+    _replay(graph, _flat)
+
+
+def check_flat_replay(graph: ResourceGraph) -> None:
+    """Stop unless the flat baseline registers exactly the resources and inputs mesh did."""
+    again = synthesize(_program(graph, _flat), project=graph.project, stack=graph.stack)
+    want = {r.urn: r.inputs for r in graph.resources}
+    got = {r.urn: r.inputs for r in again.resources}
+    differ = sorted(urn for urn in want.keys() | got.keys() if want.get(urn) != got.get(urn))
+    if differ:
+        raise SystemExit("the flat baseline does not replay mesh's resources:\n  " + "\n  ".join(differ))
+
+
+def bare_register(graph: ResourceGraph) -> None:
+    """The same resources as plain `CustomResource`s: the floor any Pulumi program pays."""
+    _replay(
+        graph,
+        lambda r, opts: pulumi.CustomResource(
+            r.type, r.name, dict.fromkeys(OUTPUTS.get(r.type, ())) | dict(r.inputs), opts
+        ),
+    )
+
+
+def _timed(work: Any, items: list[Any]) -> tuple[float, list[Any]]:
+    start = time.perf_counter()
+    results = [work(item) for item in items]
+    return time.perf_counter() - start, results
 
 
 def measure(count: int) -> dict[str, float]:
     specs = variants(count)
-    start = time.perf_counter()
-    graphs = [synthesize_spec(spec) for spec in specs]
-    mesh_seconds = time.perf_counter() - start
+    mesh_seconds, graphs = _timed(synthesize_spec, specs)
+    flat_seconds, _ = _timed(flat_register, graphs)
+    bare_seconds, _ = _timed(bare_register, graphs)
     resources = sum(len(g.cloud_resources()) for g in graphs)
-    start = time.perf_counter()
-    for graph in graphs:
-        bare_register(graph)
-    bare_seconds = time.perf_counter() - start
     return {
         "products": count,
         "resources": resources,
         "mesh_s": mesh_seconds,
+        "flat_s": flat_seconds,
         "bare_s": bare_seconds,
         "mesh_res_per_s": resources / mesh_seconds,
-        "bare_res_per_s": resources / bare_seconds,
-        "overhead": mesh_seconds / bare_seconds,
+        "vs_flat": mesh_seconds / flat_seconds,
+        "vs_bare": mesh_seconds / bare_seconds,
     }
 
 
@@ -136,17 +229,20 @@ def main() -> None:
     parser.add_argument("--counts", default="1,10,100", help="comma-separated product counts")
     parser.add_argument("--repeat", type=int, default=1, help="runs per count; the median is reported")
     args = parser.parse_args()
-    OUTPUTS.update(_output_names())
-    synthesize_spec(variants(1)[0])  # warm imports (pulumi_aws) so they are not billed to N=1
-    print(
-        f"{'products':>8} {'resources':>9} {'mesh s':>8} {'bare s':>8} {'mesh res/s':>10} {'bare res/s':>10} {'overhead':>8}"
-    )
+    CLASSES.update(_classes())
+    OUTPUTS.update(_output_names(CLASSES))
+    warm = synthesize_spec(variants(1)[0])  # warm imports so they are not billed to N=1
+    check_flat_replay(warm)
+    flat_register(warm)
+    bare_register(warm)
+    columns = ("products", "resources", "mesh s", "flat s", "bare s", "mesh res/s", "mesh/flat", "mesh/bare")
+    print(" ".join(f"{c:>10}" for c in columns))
     for count in (int(c) for c in args.counts.split(",")):
         runs = [measure(count) for _ in range(args.repeat)]
         row = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(
-            f"{int(row['products']):>8} {int(row['resources']):>9} {row['mesh_s']:>8.2f} {row['bare_s']:>8.2f} "
-            f"{row['mesh_res_per_s']:>10.0f} {row['bare_res_per_s']:>10.0f} {row['overhead']:>8.2f}"
+            f"{int(row['products']):>10} {int(row['resources']):>10} {row['mesh_s']:>10.2f} {row['flat_s']:>10.2f} "
+            f"{row['bare_s']:>10.2f} {row['mesh_res_per_s']:>10.0f} {row['vs_flat']:>10.2f} {row['vs_bare']:>10.2f}"
         )
 
 
