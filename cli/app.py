@@ -6,6 +6,8 @@ Commands import pulumi and cloud SDKs lazily, inside the command body, so `mesh 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Annotated, Any
 
@@ -13,6 +15,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
 from cli import init as init_cmd
@@ -40,6 +43,12 @@ class _MeshGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            # The reader of the output went away (`mesh … | head`): stop quietly, as Unix
+            # tools do, and keep Python from complaining about stdout again at exit.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except MeshError as e:
             if _state["debug"]:
                 raise
@@ -64,7 +73,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -103,6 +112,7 @@ app.add_typer(platform_cmd.app, name="platform")
 app.add_typer(env_cmd.app, name="env")
 app.command("prove")(prove_cmd.prove)
 app.command("review")(review_cmd.review)
+app.command("contract")(contract_cmd.contract)
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
 

@@ -37,6 +37,11 @@ RESULTS_PREFIX = "athena-results/"
 SCRIPTS_PREFIX = "scripts/"
 
 
+def results_prefix(who: str) -> str:
+    """Where a reader's (`producer` or a consumer domain's) Athena query results go in the product bucket."""
+    return f"{RESULTS_PREFIX}{who}/"
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """A column as the catalog will hold it."""

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.policies import results_prefix
-from infra.spec import ProductSpec
+from infra.spec import ProductSpec, results_prefix
 
 GLUE_VERSION = "4.0"
 

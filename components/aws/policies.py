@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.spec import RESULTS_PREFIX, SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec
+from infra.spec import SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec, results_prefix
 
 VERSION = "2012-10-17"
 
@@ -82,11 +82,6 @@ def _port_prefixes(ports: list[PortSpec]) -> list[str]:
 
 def _granted_ports(spec: ProductSpec, grant: GrantSpec) -> list[PortSpec]:
     return [spec.port(name) for name in grant.ports]
-
-
-def results_prefix(who: str) -> str:
-    """Where a principal's Athena query results go inside the product bucket."""
-    return f"{RESULTS_PREFIX}{who}/"
 
 
 def _glue_table_arns(spec: ProductSpec, ports: list[PortSpec]) -> list[str]:

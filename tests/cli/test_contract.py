@@ -1,0 +1,62 @@
+"""`mesh contract`: the ODCS contract on stdout or in a file; a bad request gets a located error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from cli.app import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ORDERS = str(EXAMPLES / "products" / "sales-orders.yaml")
+runner = CliRunner()
+
+
+def test_yaml_on_stdout_by_default() -> None:
+    result = runner.invoke(app, ["contract", ORDERS, "--env", "prod"])
+
+    assert result.exit_code == 0, result.output
+    document = yaml.safe_load(result.stdout)
+    assert (document["kind"], document["id"], document["servers"][0]["environment"]) == (
+        "DataContract",
+        "acme.sales.orders",
+        "prod",
+    )
+
+
+def test_json_into_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "orders.odcs.json"
+
+    result = runner.invoke(app, ["contract", ORDERS, "--output", "json", "--file", str(target)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"Wrote the ODCS contract of sales/orders (dev) to {target}" in " ".join(result.stderr.split())
+    document = json.loads(target.read_text())
+    assert [o["name"] for o in document["schema"]] == ["order_lines", "daily_revenue"]
+
+
+def test_an_invalid_request_is_located_and_nothing_is_written(tmp_path: Path) -> None:
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "orders.py").write_text((EXAMPLES / "products" / "jobs" / "orders.py").read_text())
+    request = tmp_path / "orders.yaml"
+    request.write_text(
+        Path(ORDERS).read_text().replace("{name: order_date, type: date", "{name: order_date, type: dat")
+    )
+    target = tmp_path / "out.yaml"
+
+    result = runner.invoke(
+        app, ["contract", str(request), "--platform", str(EXAMPLES / "mesh.yaml"), "--file", str(target)]
+    )
+
+    assert result.exit_code == 1
+    assert "Error: 1 problem in" in result.stderr
+    assert (
+        "orders.yaml:26:36 spec.outputPorts[0].schema[6].type: 'dat' is not a Glue/Hive column type — did you mean 'date'?"
+        in " ".join(result.stderr.split())
+    )
+    assert not target.exists()
+    assert "Traceback" not in result.output
