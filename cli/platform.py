@@ -63,6 +63,11 @@ def up(
 ) -> None:
     """Create or update the environment's platform stack (`platform.<env>`).
 
+    The resources every AWS product of the environment relies on: the access-log bucket
+    its buckets log to, and the Glue Data Catalog's encryption settings with their key.
+    Run it once per environment before the first `mesh provision` there (which refuses
+    until it exists), and again after upgrading mesh. Previews, asks, then applies.
+
     Example: mesh platform up --env dev
     """
     from infra.engine import StackRun

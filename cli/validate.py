@@ -38,7 +38,7 @@ def validate(
 
     Exit code 0 when all files are valid, 1 when any is not, 2 on a usage error.
 
-    Example: mesh validate examples/sales-orders.yaml --platform examples/mesh.yaml
+    Example: mesh validate examples/products/*.yaml --platform examples/mesh.yaml
     """
     report = validate_files(request_files(files), platform_path=platform, environment=env)
     if output is Output.JSON:
