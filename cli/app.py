@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from cli import catalog as catalog_cmd
 from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
@@ -110,6 +111,7 @@ app.command("status")(status_cmd.status)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(platform_cmd.app, name="platform")
 app.add_typer(env_cmd.app, name="env")
+app.add_typer(catalog_cmd.app, name="catalog")
 app.command("prove")(prove_cmd.prove)
 app.command("review")(review_cmd.review)
 app.command("contract")(contract_cmd.contract)

@@ -403,7 +403,14 @@ class _Applier:
             "TableType": i.get("tableType", "EXTERNAL_TABLE"),
             "Parameters": i.get("parameters", {}),
             "StorageDescriptor": descriptor,
-            "PartitionKeys": [{"Name": k["name"], "Type": k["type"]} for k in i.get("partitionKeys", [])],
+            "PartitionKeys": [
+                {
+                    "Name": k["name"],
+                    "Type": k["type"],
+                    **({"Comment": k["comment"]} if k.get("comment") else {}),
+                }
+                for k in i.get("partitionKeys", [])
+            ],
         }
         self.client("glue").create_table(DatabaseName=i["databaseName"], TableInput=table_input)
         return f"{i['databaseName']}.{i['name']}"

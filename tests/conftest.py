@@ -11,13 +11,19 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from hypothesis import HealthCheck, settings
+from moto import mock_aws
+
+from infra.emulator import Target, apply_graph
+from infra.synth import synthesize_spec
+from infra.validation import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -106,3 +112,32 @@ def minimal_request() -> dict[str, Any]:
             "access": {"consumers": [{"domain": "marketing", "ports": ["order_lines"]}]},
         },
     }
+
+
+CATALOG_ENV = "mototest"
+
+
+@pytest.fixture(scope="module")
+def applied_catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """In-process moto holding both AWS examples in environment `mototest`, sales/orders
+    also in `other`, and a Glue database mesh did not create; yields the folder with the
+    platform config (mesh.yaml) and the requests (products/). moto stays active meanwhile."""
+    folder = tmp_path_factory.mktemp("catalog")
+    platform = yaml.safe_load((EXAMPLES / "mesh.yaml").read_text())
+    for name in (CATALOG_ENV, "other"):
+        platform["environments"][name] = {"aws": {"account": "123456789012", "region": "us-east-1"}}
+    (folder / "mesh.yaml").write_text(yaml.safe_dump(platform))
+    shutil.copytree(EXAMPLES / "products", folder / "products")
+    with mock_aws():
+        for example, env in (
+            ("sales-orders", CATALOG_ENV),
+            ("finance-payroll", CATALOG_ENV),
+            ("sales-orders", "other"),
+        ):
+            spec, _, _ = load_spec(
+                folder / "products" / f"{example}.yaml", platform_path=None, environment=env
+            )
+            apply_graph(synthesize_spec(spec), Target(region="us-east-1"))
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.create_database(DatabaseInput={"Name": "hand_made", "Description": "orders, by hand"})
+        yield folder

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import catalog
 from infra.spec import PortSpec, ProductSpec
 
 # Input format, output format and SerDe per port format (Glue/Hive class names).
@@ -47,19 +48,19 @@ class ProductCatalogArgs:
 def database_parameters(spec: ProductSpec) -> dict[str, str]:
     """What `mesh catalog` reads back: the product's metadata as Glue parameters."""
     params = {
-        "mesh:domain": spec.domain,
-        "mesh:product": spec.product,
-        "mesh:owner": spec.owner,
-        "mesh:version": spec.version,
-        "mesh:classification": spec.classification,
-        "mesh:environment": spec.environment,
-        "mesh:retention-days": str(spec.retention_days),
-        "mesh:ports": ",".join(p.name for p in spec.ports),
-        "mesh:consumers": ",".join(g.domain for g in spec.grants),
-        "mesh:inputs": ",".join(spec.inputs),
+        catalog.P_DOMAIN: spec.domain,
+        catalog.P_PRODUCT: spec.product,
+        catalog.P_OWNER: spec.owner,
+        catalog.P_VERSION: spec.version,
+        catalog.P_CLASSIFICATION: spec.classification,
+        catalog.P_ENVIRONMENT: spec.environment,
+        catalog.P_RETENTION: str(spec.retention_days),
+        catalog.P_PORTS: ",".join(p.name for p in spec.ports),
+        catalog.P_CONSUMERS: ",".join(g.domain for g in spec.grants),
+        catalog.P_INPUTS: ",".join(spec.inputs),
     }
     if spec.freshness_hours is not None:
-        params["mesh:slo-freshness-hours"] = str(spec.freshness_hours)
+        params[catalog.P_FRESHNESS] = str(spec.freshness_hours)
     return params
 
 
@@ -68,7 +69,7 @@ def _columns(columns: Any) -> list[dict[str, Any]]:
     for column in columns:
         comment = column.description or ""
         if column.pii:
-            comment = f"[pii] {comment}".strip()
+            comment = f"{catalog.PII_MARK} {comment}".strip()
         entry: dict[str, Any] = {"name": column.name, "type": column.type.lower()}
         if comment:
             entry["comment"] = comment
@@ -81,9 +82,9 @@ def table_inputs(spec: ProductSpec, port: PortSpec) -> dict[str, Any]:
     names = spec.require_aws()
     location = f"s3://{names.bucket}/{port.prefix}"
     parameters = {
-        "mesh:port": port.name,
-        "mesh:format": port.format,
-        "mesh:pii-columns": ",".join(c.name for c in port.all_columns if c.pii),
+        catalog.P_PORT: port.name,
+        catalog.P_FORMAT: port.format,
+        catalog.P_PII: ",".join(c.name for c in port.all_columns if c.pii),
     }
     descriptor: dict[str, Any] = {"location": location, "columns": _columns(port.columns)}
     extra: dict[str, Any] = {}

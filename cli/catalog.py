@@ -1,0 +1,164 @@
+"""`mesh catalog search / show`: discover the products provisioned in an environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cli.console import Output, err, out, print_json
+from cli.options import OutputOption, PlatformOption
+
+if TYPE_CHECKING:
+    from infra.catalog import Catalog, CatalogEntry, Match
+
+app = typer.Typer(
+    help="Find data products and see their ports, columns, owner and freshness — read live from the catalog.",
+    no_args_is_help=True,
+)
+
+CatalogEnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment from mesh.yaml. Default: the first AWS environment."),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        help="A loopback emulator (a moto server) instead of real AWS. Default: the environment's glue endpoint, if any.",
+    ),
+]
+
+
+def _open(env: str | None, platform: Path | None, endpoint_url: str | None) -> Catalog:
+    from infra.catalog import open_catalog
+    from infra.validation import default_environment, load_platform, locate_platform
+
+    loaded = load_platform(locate_platform(platform, near=Path.cwd()))
+    config = loaded.config
+    if env is None:
+        env = default_environment(config, "aws")
+    elif env not in config.environments:
+        from infra.errors import UnknownEnvironment
+
+        raise UnknownEnvironment(
+            f"environment '{env}' is not defined in {loaded.path}",
+            hint=f"Use one of: {', '.join(sorted(config.environments))}.",
+        )
+    return open_catalog(config, env, endpoint_url=endpoint_url)
+
+
+def search(
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Words to look for; every one must match. None: list every product.", show_default=False
+        ),
+    ] = None,
+    env: CatalogEnvOption = None,
+    endpoint_url: EndpointOption = None,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """List the products of an environment, or those matching every word given.
+
+    A word matches a product's name, description, owner or classification, a port, a
+    column (name or description) or a consumer domain, case-insensitively. Reads the AWS
+    Glue Data Catalog, where every product's database carries its metadata.
+
+    Example: mesh catalog search revenue --env prod
+    """
+    catalog = _open(env, platform, endpoint_url)
+    with err.status(f"Reading the catalog of {catalog.environment}…"):
+        matches = catalog.search(words or [])
+    if output is Output.JSON:
+        print_json(
+            {
+                "environment": catalog.environment,
+                "products": [m.entry.as_dict() | {"matched": list(m.reasons)} for m in matches],
+            }
+        )
+        return
+    _render_matches(matches, catalog.environment, bool(words))
+
+
+def _render_matches(matches: list[Match], environment: str, searched: bool) -> None:
+    if not matches:
+        what = "matches" if searched else "products"
+        out.print(f"No {what} in the catalog of {escape(environment)}.")
+        return
+    for match in matches:
+        e = match.entry
+        fresh = f"fresh within {e.freshness_hours} h" if e.freshness_hours is not None else "no freshness SLO"
+        out.print(
+            f"[bold]{escape(e.name)}[/] {escape(e.version)} ({escape(e.classification)}) — {escape(e.description)}"
+        )
+        out.print(
+            f"  owner {escape(e.owner)} · ports {escape(', '.join(e.ports))} · {fresh} · "
+            f"read by {escape(', '.join(e.consumers) or 'its own domain only')}"
+        )
+        if match.reasons:
+            out.print(f"  [dim]matched:[/] {escape('; '.join(match.reasons))}")
+    noun = "product" if len(matches) == 1 else "products"
+    out.print(
+        f"{len(matches)} {noun} in {escape(environment)}. See one with `mesh catalog show DOMAIN/NAME`."
+    )
+
+
+def show(
+    product: Annotated[
+        str, typer.Argument(help="The product as DOMAIN/NAME, e.g. sales/orders.", show_default=False)
+    ],
+    env: CatalogEnvOption = None,
+    endpoint_url: EndpointOption = None,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Show one product: owner, freshness, retention, who reads it, and each port's columns.
+
+    Example: mesh catalog show sales/orders --env prod
+    """
+    catalog = _open(env, platform, endpoint_url)
+    with err.status(f"Reading {product} from the catalog of {catalog.environment}…"):
+        entry = catalog.show(product)
+    if output is Output.JSON:
+        print_json(entry.as_dict())
+        return
+    _render_entry(entry)
+
+
+def _render_entry(e: CatalogEntry) -> None:
+    out.print(f"[bold]{escape(e.name)}[/] {escape(e.version)} — {escape(e.description)}")
+    facts = [
+        ("environment", e.environment),
+        ("owner", e.owner),
+        ("classification", e.classification),
+        ("fresh within", f"{e.freshness_hours} hours" if e.freshness_hours is not None else "no SLO"),
+        ("retention", f"{e.retention_days} days" if e.retention_days is not None else "—"),
+        ("read by", ", ".join(e.consumers) or "its own domain only"),
+        ("built from", ", ".join(e.inputs) or "—"),
+        ("Glue database", e.database),
+    ]
+    for label, value in facts:
+        out.print(f"  {label:<15} {escape(value)}")
+    for port in e.tables:
+        table = Table(
+            title=f"{escape(port.name)} ({escape(port.format)}) — {escape(port.location)}",
+            title_justify="left",
+        )
+        for heading in ("column", "type", "", "description"):
+            table.add_column(heading)
+        for column in port.columns:
+            marks = ", ".join(m for m, on in (("pii", column.pii), ("partition", column.partition)) if on)
+            table.add_row(escape(column.name), escape(column.type), marks, escape(column.comment))
+        out.print(table)
+    out.print(
+        f"To read it, the {escape(e.domain)} domain adds your domain under spec.access.consumers in its request."
+    )
+
+
+app.command("search")(search)
+app.command("show")(show)
