@@ -4,14 +4,15 @@ Each rule is a plain function over a `ResourceGraph`, so the same rules run on a
 synthesized offline (`mesh plan`), on one loaded from saved JSON, and later behind a
 CrossGuard adapter. This module imports no pulumi.
 
-Every rule has a stable id (`MESH-…`), a severity and, where one exists, the AWS
-Foundational Security Best Practices (FSBP) control it enforces. Mandatory rules block
+Every rule has a stable id (`MESH-…`), a severity and, where one exists, the control it
+enforces: an AWS Foundational Security Best Practices (FSBP) id for AWS rules, a CIS
+Google Cloud Platform Foundations Benchmark recommendation for GCP rules. Mandatory rules block
 provisioning and can never be disabled; advisory rules warn and can be turned off per
 platform or environment (`guardrails.disabled`, `environments.<env>.disabledGuardrails`).
 
 A rule yields one finding per resource it examined, passed or not, so a report shows
-what was checked; a rule with nothing to examine (a GCP graph for the AWS rules) yields
-nothing. Rules about a bucket report against the bucket's URN, whichever of its
+what was checked; a rule with nothing to examine (a GCP graph for the AWS rules, and the
+other way round) yields nothing. Rules about a bucket report against the bucket's URN, whichever of its
 sub-resources (public access block, policy, encryption, …) is at fault; the message
 names that sub-resource. Rules fail closed: a policy document that cannot be parsed,
 or an account that cannot be established, is a failure, not a pass.
@@ -62,6 +63,17 @@ GLUE_SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfigurat
 GLUE_JOB = "aws:glue/job:Job"
 GLUE_TRIGGER = "aws:glue/trigger:Trigger"
 ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
+# pulumi-gcp type tokens.
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+BQ_DATASET = "gcp:bigquery/dataset:Dataset"
+BQ_TABLE = "gcp:bigquery/table:Table"
+GCP_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+# GCP resources that carry labels; the mesh tags become labels with `-` for `:`.
+GCP_LABELLED_TYPES: tuple[str, ...] = (GCS_BUCKET, BQ_DATASET, BQ_TABLE, GCP_CRYPTO_KEY)
+GCP_REQUIRED_LABELS = tuple(tag.replace(":", "-") for tag in REQUIRED_TAGS)
+GCP_PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+GCP_BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+GCP_MAX_ROTATION_SECONDS = 90 * 24 * 3600
 
 # The mesh resource types that take a `tags` input in pulumi-aws. The others mesh
 # creates cannot carry tags at all: bucket sub-configurations (public access block,
@@ -102,6 +114,10 @@ _NOUNS = {
     GLUE_JOB: "Glue job",
     GLUE_TRIGGER: "Glue trigger",
     ATHENA_WORKGROUP: "Athena workgroup",
+    GCS_BUCKET: "GCS bucket",
+    BQ_DATASET: "BigQuery dataset",
+    BQ_TABLE: "BigQuery table",
+    GCP_CRYPTO_KEY: "Cloud KMS key",
 }
 
 
@@ -878,6 +894,113 @@ def check_glue_job_encryption(graph: ResourceGraph) -> Iterable[Finding]:
             )
 
 
+# --- GCP ------------------------------------------------------------------------------
+
+
+def check_gcs_public_access(graph: ResourceGraph) -> Iterable[Finding]:
+    """Every GCS bucket enforces public access prevention and uniform bucket-level access."""
+    for bucket in graph.of_type(GCS_BUCKET):
+        problems = []
+        if bucket.inputs.get("publicAccessPrevention") != "enforced":
+            problems.append(
+                f"publicAccessPrevention is {bucket.inputs.get('publicAccessPrevention') or 'unset'}"
+            )
+        if bucket.inputs.get("uniformBucketLevelAccess") is not True:
+            problems.append("uniformBucketLevelAccess is not true (object ACLs could grant access)")
+        if problems:
+            yield Finding(bucket.urn, False, f"{_label(bucket)}: {'; '.join(problems)}")
+        else:
+            yield Finding(
+                bucket.urn, True, f"{_label(bucket)} enforces public access prevention, uniform access"
+            )
+
+
+def _gcp_grants(graph: ResourceGraph) -> Iterator[tuple[Resource, list[str], str]]:
+    """Every GCP IAM member or binding resource: its members and its role."""
+    for resource in graph.cloud_resources():
+        kind = resource.type.rsplit(":", 1)[-1].lower()
+        if resource.type.startswith("gcp:") and kind.endswith(("iammember", "iambinding")):
+            members = [
+                str(m)
+                for m in _as_list(resource.inputs.get("member")) + _as_list(resource.inputs.get("members"))
+            ]
+            yield resource, members, str(resource.inputs.get("role", ""))
+
+
+def check_gcp_public_members(graph: ResourceGraph) -> Iterable[Finding]:
+    """No IAM grant reaches allUsers or allAuthenticatedUsers."""
+    for resource, members, role in _gcp_grants(graph):
+        public = [m for m in members if m in GCP_PUBLIC_MEMBERS]
+        if public:
+            yield Finding(resource.urn, False, f"{_label(resource)} grants {role} to {', '.join(public)}")
+        else:
+            yield Finding(resource.urn, True, f"{_label(resource)} grants {role} to named principals only")
+
+
+def check_gcp_basic_roles(graph: ResourceGraph) -> Iterable[Finding]:
+    """No IAM grant uses a basic role (owner, editor, viewer), which spans every service."""
+    for resource, _, role in _gcp_grants(graph):
+        if role in GCP_BASIC_ROLES:
+            yield Finding(resource.urn, False, f"{_label(resource)} grants the basic role {role}")
+        else:
+            yield Finding(resource.urn, True, f"{_label(resource)} grants {role}")
+
+
+def check_gcp_cmek(graph: ResourceGraph) -> Iterable[Finding]:
+    """Buckets, datasets and tables encrypt with the product's Cloud KMS key (CMEK)."""
+    settings = {
+        GCS_BUCKET: ("encryption", "defaultKmsKeyName"),
+        BQ_DATASET: ("defaultEncryptionConfiguration", "kmsKeyName"),
+        BQ_TABLE: ("encryptionConfiguration", "kmsKeyName"),
+    }
+    for resource in graph.of_type(*settings):
+        block, key = settings[resource.type]
+        name = _block(resource.inputs.get(block)).get(key)
+        if name:
+            yield Finding(resource.urn, True, f"{_label(resource)} encrypts with {name}")
+        else:
+            yield Finding(
+                resource.urn, False, f"{_label(resource)} sets no {block}.{key}, so Google-managed keys apply"
+            )
+
+
+def _seconds(duration: Any) -> int | None:
+    match = re.fullmatch(r"(\d+)(?:\.\d+)?s", str(duration or ""))
+    return int(match.group(1)) if match else None
+
+
+def check_gcp_key_rotation(graph: ResourceGraph) -> Iterable[Finding]:
+    """Every Cloud KMS key rotates at least every 90 days."""
+    for key in graph.of_type(GCP_CRYPTO_KEY):
+        period = key.inputs.get("rotationPeriod")
+        seconds = _seconds(period)
+        if seconds is not None and 0 < seconds <= GCP_MAX_ROTATION_SECONDS:
+            yield Finding(key.urn, True, f"{_label(key)} rotates every {seconds // 86400} days")
+        else:
+            what = f"rotationPeriod {period}" if period else "no rotationPeriod"
+            yield Finding(key.urn, False, f"{_label(key)} has {what}; at most 90 days (7776000s) is required")
+
+
+def check_gcp_labels(graph: ResourceGraph) -> Iterable[Finding]:
+    """Every labelled GCP resource carries the mesh labels cost attribution and the sweep read."""
+    for resource in graph.of_type(*GCP_LABELLED_TYPES):
+        labels = _block(resource.inputs.get("labels"))
+        missing = [label for label in GCP_REQUIRED_LABELS if not labels.get(label)]
+        if missing:
+            yield Finding(resource.urn, False, f"{_label(resource)} lacks the labels {', '.join(missing)}")
+        else:
+            yield Finding(resource.urn, True, f"{_label(resource)} carries every required mesh label")
+
+
+def check_gcs_versioning(graph: ResourceGraph) -> Iterable[Finding]:
+    """Every GCS bucket keeps noncurrent versions, so an overwrite or delete can be undone."""
+    for bucket in graph.of_type(GCS_BUCKET):
+        if _block(bucket.inputs.get("versioning")).get("enabled") is True:
+            yield Finding(bucket.urn, True, f"{_label(bucket)} keeps object versions")
+        else:
+            yield Finding(bucket.urn, False, f"{_label(bucket)} does not enable versioning")
+
+
 # --- tags -------------------------------------------------------------------------------
 
 
@@ -1050,6 +1173,62 @@ RULES: tuple[Guardrail, ...] = (
         control=None,
         fix="create an aws.glue.SecurityConfiguration with s3Encryption SSE-KMS, jobBookmarksEncryption CSE-KMS and cloudwatchEncryption SSE-KMS, each with the product's key, and name it in the job's securityConfiguration",
         check=check_glue_job_encryption,
+    ),
+    Guardrail(
+        id="MESH-GCS-PUBLIC-ACCESS",
+        title="GCS buckets prevent public access and use uniform bucket-level access",
+        severity=Severity.MANDATORY,
+        control="CIS GCP 5.1, 5.2",
+        fix='set public_access_prevention="enforced" and uniform_bucket_level_access=True on the gcp.storage.Bucket',
+        check=check_gcs_public_access,
+    ),
+    Guardrail(
+        id="MESH-GCP-PUBLIC-MEMBER",
+        title="No IAM grant reaches allUsers or allAuthenticatedUsers",
+        severity=Severity.MANDATORY,
+        control="CIS GCP 5.1, 7.1",
+        fix="grant to named service accounts or groups; mesh grants consumers through their own service accounts",
+        check=check_gcp_public_members,
+    ),
+    Guardrail(
+        id="MESH-GCP-BASIC-ROLES",
+        title="No IAM grant uses a basic role (owner, editor, viewer)",
+        severity=Severity.MANDATORY,
+        control=None,
+        fix="use a predefined role scoped to the resource, such as roles/storage.objectViewer or roles/bigquery.dataViewer",
+        check=check_gcp_basic_roles,
+    ),
+    Guardrail(
+        id="MESH-GCP-CMEK",
+        title="GCS buckets, BigQuery datasets and tables encrypt with the product's Cloud KMS key",
+        severity=Severity.MANDATORY,
+        control="CIS GCP 7.2, 7.3",
+        fix="set encryption.default_kms_key_name on the bucket, default_encryption_configuration.kms_key_name on the dataset and encryption_configuration.kms_key_name on each table",
+        check=check_gcp_cmek,
+    ),
+    Guardrail(
+        id="MESH-GCP-KMS-ROTATION",
+        title="Cloud KMS keys rotate at least every 90 days",
+        severity=Severity.MANDATORY,
+        control="CIS GCP 1.10",
+        fix='set rotation_period="7776000s" (or less) on the gcp.kms.CryptoKey',
+        check=check_gcp_key_rotation,
+    ),
+    Guardrail(
+        id="MESH-GCP-LABELS",
+        title="GCP resources carry the mesh labels",
+        severity=Severity.MANDATORY,
+        control=None,
+        fix="label the resource with the product's labels (spec.labels): mesh-domain, mesh-product, mesh-environment, mesh-owner, mesh-managed-by",
+        check=check_gcp_labels,
+    ),
+    Guardrail(
+        id="MESH-ADV-GCS-VERSIONING",
+        title="GCS buckets keep object versions",
+        severity=Severity.ADVISORY,
+        control=None,
+        fix='set versioning={"enabled": True} on the gcp.storage.Bucket',
+        check=check_gcs_versioning,
     ),
 )
 
