@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -112,22 +113,41 @@ def _counts(graph: ResourceGraph) -> str:
 
 def render(result: PlanResult, *, tree: bool) -> None:
     """The resources (table or tree), their counts, and the guardrail failures and summary."""
-    spec, graph, report = result.spec, result.graph, result.guardrails
+    spec = result.spec
+    render_graph(
+        result.graph, result.guardrails, environment=spec.environment, tree=tree, warnings=result.warnings
+    )
+    if not result.blocked:
+        out.print(
+            f"Plan for [bold]{escape(spec.stack)}[/] in {escape(spec.environment)} is ready for review."
+        )
+
+
+def render_graph(
+    graph: ResourceGraph,
+    report: GuardrailReport,
+    *,
+    environment: str,
+    tree: bool = False,
+    warnings: Sequence[object] = (),
+) -> None:
+    """A planned stack for people: resources, counts, guardrail failures and exemptions, summary."""
     out.print(_resource_tree(graph) if tree else _resource_table(graph))
     out.print(f"[bold]{len(graph.cloud_resources())} resources[/]: {escape(_counts(graph))}")
-    for warning in result.warnings:
+    for warning in warnings:
         out.print(f"[yellow]warning:[/] {escape(str(warning))}")
     failed = [r for r in report.results if not r.passed]
     if failed:
         out.print(_guardrail_table(report))
+    for r in report.results:
+        if r.exemption:
+            out.print(
+                f"[dim]exempt:[/] {escape(r.id)} on {escape(r.urn.split('::')[-1])} — {escape(r.exemption)}"
+            )
     passed = sum(1 for r in report.results if r.passed)
     summary = f"Guardrails: {passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed"
     if report.disabled:
-        summary += f" (disabled in {spec.environment}: {', '.join(report.disabled)})"
-    out.print(f"[{'red' if result.blocked else 'green'}]{escape(summary)}[/]")
-    if result.blocked:
+        summary += f" (disabled in {environment}: {', '.join(report.disabled)})"
+    out.print(f"[{'red' if report.blocking else 'green'}]{escape(summary)}[/]")
+    if report.blocking:
         err.print("Blocked: fix the mandatory guardrail failures above before provisioning.")
-    else:
-        out.print(
-            f"Plan for [bold]{escape(spec.stack)}[/] in {escape(spec.environment)} is ready for review."
-        )

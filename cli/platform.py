@@ -12,30 +12,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.console import Output
+from cli.console import Output, err, print_json
+from cli.options import EnvOption, OutputOption, PlatformOption, YesOption
 from cli.provision import apply_runs, require_confirmation_possible
 
 if TYPE_CHECKING:
     from infra.engine import StackTarget
+    from infra.plan import PlatformPlan
+    from infra.validation import LoadedPlatform
 
 app = typer.Typer(
     help="The shared resources of an environment: access-log bucket and catalog encryption.",
     no_args_is_help=True,
 )
 
-EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment from mesh.yaml.", show_default=False)
-]
-PlatformOption = Annotated[
-    Path | None,
-    typer.Option("--platform", "-p", help="Platform config. Default: the nearest mesh.yaml above here."),
-]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking for confirmation.")]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")]
 
-
-def _target(env: str, platform: Path | None) -> StackTarget:
-    from infra.engine import platform_target
+def _loaded(env: str, platform: Path | None) -> LoadedPlatform:
     from infra.errors import UnknownEnvironment
     from infra.validation import load_platform, locate_platform
 
@@ -45,7 +37,47 @@ def _target(env: str, platform: Path | None) -> StackTarget:
             f"environment '{env}' is not defined in {loaded.path}",
             hint=f"Use one of: {', '.join(loaded.config.environments)}.",
         )
-    return platform_target(loaded, env)
+    return loaded
+
+
+def _target(env: str, platform: Path | None) -> StackTarget:
+    from infra.engine import platform_target
+
+    return platform_target(_loaded(env, platform), env)
+
+
+def _plan(env: str, platform: Path | None) -> PlatformPlan:
+    from infra.engine import platform_target
+    from infra.plan import plan_platform
+
+    loaded = _loaded(env, platform)
+    platform_target(loaded, env)  # refuses an environment without AWS, with the reason
+    return plan_platform(loaded, env)
+
+
+@app.command("plan")
+def plan(
+    env: EnvOption,
+    platform: PlatformOption = None,
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Show the environment's platform stack and its guardrail results — offline.
+
+    The same rules as for products; the access-log bucket's two exemptions (SSE-S3,
+    because S3 cannot deliver access logs to an SSE-KMS bucket, and no logging of its
+    own) are shown with their reasons. Exit code 1 when a mandatory guardrail fails.
+
+    Example: mesh platform plan --env dev
+    """
+    from cli.plan import render_graph
+
+    with err.status(f"Planning the platform stack of {env} offline…"):
+        result = _plan(env, platform)
+    if output is Output.JSON:
+        print_json(result.as_dict())
+    else:
+        render_graph(result.graph, result.guardrails, environment=env)
+    raise typer.Exit(1 if result.blocked else 0)
 
 
 @app.command("up")
@@ -70,9 +102,16 @@ def up(
 
     Example: mesh platform up --env dev
     """
-    from infra.engine import StackRun
+    from infra.engine import GuardrailsBlocked, StackRun
 
     require_confirmation_possible(yes, "mesh platform up")
+    planned = _plan(env, platform)
+    if planned.blocked:
+        rules = ", ".join(sorted({r.id for r in planned.guardrails.blocking}))
+        raise GuardrailsBlocked(
+            f"the platform stack of {env} fails mandatory guardrails: {rules}.",
+            hint=f"See why with `mesh platform plan --env {env}`; mandatory guardrails cannot be disabled.",
+        )
     run = StackRun(source="platform", target=_target(env, platform))
     apply_runs([run], environment=env, parallel=1, yes=yes, allow_replace=allow_replace, output=output)
 

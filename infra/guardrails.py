@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -162,10 +162,12 @@ class GuardrailResult:
     urn: str
     passed: bool
     message: str
+    exemption: str | None = None  # why a failure is accepted here (set by mesh's code, never by config)
 
     def as_dict(self) -> dict[str, Any]:
-        """The documented JSON shape: `{"id", "severity", "control", "urn", "passed", "message"}`."""
-        return {
+        """The documented JSON shape: `{"id", "severity", "control", "urn", "passed", "message"}`,
+        plus `"exemption"` when a failure was accepted for a stated reason."""
+        shape: dict[str, Any] = {
             "id": self.id,
             "severity": str(self.severity),
             "control": self.control,
@@ -173,6 +175,9 @@ class GuardrailResult:
             "passed": self.passed,
             "message": self.message,
         }
+        if self.exemption:
+            shape["exemption"] = self.exemption
+        return shape
 
 
 @dataclass
@@ -1260,29 +1265,46 @@ def check_disabled(ids: Iterable[str]) -> list[str]:
     return messages
 
 
-def evaluate(graph: ResourceGraph, *, disabled: Collection[str] = ()) -> GuardrailReport:
+def evaluate(
+    graph: ResourceGraph,
+    *,
+    disabled: Collection[str] = (),
+    exemptions: Mapping[tuple[str, str], str] | None = None,
+) -> GuardrailReport:
     """Run every rule over `graph`, skipping the advisory rules named in `disabled`.
 
     Mandatory rules always run, even when named in `disabled`, and unknown ids are
     ignored: validate user input with `check_disabled` first. A failure's message ends
     with the rule's fix. `report.disabled` lists the advisory rules actually skipped.
+
+    `exemptions` maps `(rule id, resource URN)` to the reason a failure is accepted there;
+    only mesh's own code passes them (the platform stack's log bucket), never a config
+    file. An exempted failure is reported as passed, with its message and the reason.
     """
     results: list[GuardrailResult] = []
     skipped: list[str] = []
+    accepted = exemptions or {}
     for guardrail in RULES:
         if guardrail.id in disabled and guardrail.severity is Severity.ADVISORY:
             skipped.append(guardrail.id)
             continue
         for finding in guardrail.check(graph):
-            message = finding.message if finding.passed else f"{finding.message} — fix: {guardrail.fix}"
+            reason = None if finding.passed else accepted.get((guardrail.id, finding.urn))
+            if finding.passed:
+                message = finding.message
+            elif reason:
+                message = f"{finding.message} — exempt: {reason}"
+            else:
+                message = f"{finding.message} — fix: {guardrail.fix}"
             results.append(
                 GuardrailResult(
                     id=guardrail.id,
                     severity=guardrail.severity,
                     control=guardrail.control,
                     urn=finding.urn,
-                    passed=finding.passed,
+                    passed=finding.passed or reason is not None,
                     message=message,
+                    exemption=reason,
                 )
             )
     return GuardrailReport(results=results, disabled=skipped)

@@ -14,8 +14,8 @@ from infra.graph import ResourceGraph
 from infra.guardrails import GuardrailReport, evaluate
 from infra.platform import PlatformConfig
 from infra.spec import Ephemeral, ProductSpec
-from infra.synth import synthesize_spec
-from infra.validation import load_spec
+from infra.synth import CloudContext, synthesize, synthesize_spec
+from infra.validation import LoadedPlatform, load_spec
 
 
 @dataclass
@@ -73,3 +73,48 @@ def plan_request(
         graph, disabled=disabled_guardrails(platform.config, spec.platform_environment or spec.environment)
     )
     return PlanResult(spec=spec, graph=graph, guardrails=report, warnings=loaded.warnings)
+
+
+@dataclass
+class PlatformPlan:
+    """What an environment's platform stack creates, and whether the guardrails let it through."""
+
+    stack: str
+    environment: str
+    graph: ResourceGraph
+    guardrails: GuardrailReport
+
+    @property
+    def blocked(self) -> bool:
+        """A mandatory guardrail failed (exempted failures do not count)."""
+        return bool(self.guardrails.blocking)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The same shape as a product's plan: `{"stack", "resources", "guardrails", ...}`."""
+        return {
+            "stack": self.stack,
+            "environment": self.environment,
+            "resources": [r.as_dict() for r in self.graph.resources],
+            "guardrails": self.guardrails.as_dicts(),
+            "disabledGuardrails": list(self.guardrails.disabled),
+            "blocked": self.blocked,
+        }
+
+
+def plan_platform(platform: LoadedPlatform, environment: str) -> PlatformPlan:
+    """Synthesize `environment`'s platform stack offline and evaluate the guardrails on it.
+
+    The same rules as for products apply; the log bucket's stated exemptions
+    (`stacks.platform.LOG_BUCKET_EXEMPTIONS`) are the only failures accepted.
+    """
+    from stacks.platform import platform_exemptions, platform_program, resolve_platform  # noqa: PLC0415 - stacks import pulumi
+
+    spec = resolve_platform(platform.config, environment)
+    cloud = CloudContext(account=spec.account, region=spec.region, partition=spec.partition)
+    graph = synthesize(platform_program(spec), project=spec.project, stack=spec.stack, cloud=cloud)
+    report = evaluate(
+        graph,
+        disabled=disabled_guardrails(platform.config, environment),
+        exemptions=platform_exemptions(spec, graph),
+    )
+    return PlatformPlan(stack=spec.stack, environment=environment, graph=graph, guardrails=report)

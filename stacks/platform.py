@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from infra import names
+from infra.graph import ResourceGraph
 from infra.platform import RESERVED_DOMAIN, PlatformConfig
 from infra.spec import (
     MANAGED_BY,
@@ -123,3 +124,33 @@ def platform_program(spec: PlatformSpec) -> Callable[[], None]:
             pulumi.export(key, value)
 
     return program
+
+
+# Guardrail failures the platform stack's log bucket has by necessity, and why.
+LOG_BUCKET_EXEMPTIONS = {
+    "MESH-S3-KMS-ENCRYPTION": "S3 server access logs can only be delivered to a bucket encrypted with SSE-S3 "
+    "(AES256); SSE-KMS is not supported for log target buckets",
+    "MESH-ADV-LOGGING": "the access-log bucket does not log to itself (that would loop)",
+}
+_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+
+
+def platform_exemptions(spec: PlatformSpec, graph: ResourceGraph) -> dict[tuple[str, str], str]:
+    """The `(rule id, URN) → reason` exemptions of `spec`'s log bucket for `infra.guardrails.evaluate`.
+
+    The encryption exemption holds only while the bucket really has SSE-S3: a log bucket
+    with no default encryption at all still fails.
+    """
+    buckets = [r for r in graph.of_type("aws:s3/bucket:Bucket") if r.inputs.get("bucket") == spec.log_bucket]
+    if not buckets:
+        return {}
+    algorithms = {
+        rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm")
+        for config in graph.of_type(_ENCRYPTION)
+        if config.inputs.get("bucket") == spec.log_bucket
+        for rule in config.inputs.get("rules", [])
+    }
+    accepted = dict(LOG_BUCKET_EXEMPTIONS)
+    if algorithms != {"AES256"}:
+        del accepted["MESH-S3-KMS-ENCRYPTION"]
+    return {(rule_id, buckets[0].urn): reason for rule_id, reason in accepted.items()}

@@ -15,7 +15,7 @@ import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -441,3 +441,44 @@ def test_platform_up_previews_and_applies_the_platform_stack(
     assert result.exit_code == 0, result.output
     assert backend.calls == [("platform.dev", "preview"), ("platform.dev", "up")]
     assert "1 succeeded (platform.dev)" in " ".join(result.output.split())
+
+
+def test_platform_up_is_gated_by_the_guardrails(
+    backend: FakeBackend, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.aws import platform as platform_component
+
+    monkeypatch.chdir(workdir)
+    # A log bucket policy that lets anyone read the logs.
+    original = platform_component.log_bucket_policy
+
+    def public(args: Any) -> dict[str, object]:
+        document = original(args)
+        statements = cast(list[dict[str, Any]], document["Statement"])
+        statements.append({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"})
+        return document
+
+    monkeypatch.setattr(platform_component, "log_bucket_policy", public)
+
+    result = runner.invoke(app, ["platform", "up", "--env", "dev", "--yes"])
+
+    assert result.exit_code == 1, result.output
+    assert (
+        "Error: the platform stack of dev fails mandatory guardrails: MESH-S3-PUBLIC-POLICY" in result.stderr
+    )
+    assert "mesh platform plan --env dev" in result.stderr
+    assert backend.calls == [], "nothing previewed or applied"
+
+
+def test_platform_plan_shows_the_log_bucket_exemptions(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workdir)
+
+    result = runner.invoke(app, ["platform", "plan", "--env", "dev"])
+
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "exempt: MESH-S3-KMS-ENCRYPTION on acme-dev-platform-access-logs — S3 server access logs" in text
+    assert "exempt: MESH-ADV-LOGGING on acme-dev-platform-access-logs" in text
+    assert "Guardrails: 16 passed, 0 mandatory failed, 0 advisory failed" in text
