@@ -391,6 +391,32 @@ def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Prob
     return problems
 
 
+def _account_root_trust(parts: _Parts, doc: Document, loaded: LoadedPlatform) -> list[Problem]:
+    """Warnings for domains whose roles would trust the whole account (no `principals.aws`)."""
+    domains = loaded.config.domains
+    roles: list[tuple[FieldPath, str, str]] = []
+    if parts.domain in domains:
+        roles.append((("metadata", "domain"), parts.domain, "producer role"))
+    roles += [
+        (("spec", "access", "consumers", i, "domain"), c.domain, "consumer role")
+        for i, c in parts.consumers
+        if c.domain in domains
+    ]
+    return [
+        replace(
+            doc.problem(
+                path,
+                f"domain '{domain}' lists no principals.aws in {loaded.path}, so its {role} trusts the "
+                f"account root: anyone the account's IAM lets call sts:AssumeRole may use it — name the "
+                f"roles that may, under domains.{domain}.principals.aws",
+            ),
+            severity=Severity.WARNING,
+        )
+        for path, domain, role in roles
+        if domain is not None and not domains[domain].principals.aws
+    ]
+
+
 def _platform_rules(
     parts: _Parts, doc: Document, loaded: LoadedPlatform, environment: str | None
 ) -> list[Problem]:
@@ -422,6 +448,8 @@ def _platform_rules(
                     f"domain '{consumer.domain}' is not {where}{_suggestion(consumer.domain, registered)}",
                 )
             )
+    if parts.cloud == "aws":
+        problems += _account_root_trust(parts, doc, loaded)
     others = [c for _, c in parts.consumers if c.domain != parts.domain]
     if parts.classification == "restricted" and others and not platform.guardrails.allow_restricted_sharing:
         problems.append(

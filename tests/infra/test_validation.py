@@ -378,6 +378,30 @@ def test_an_owner_outside_the_domain_is_only_a_warning(write_request: WriteReque
     ]
 
 
+def test_a_domain_without_aws_principals_is_warned_about(write_request: WriteRequest, workdir: Path) -> None:
+    path = write_request(_edit(BASE, [("{domain: marketing,", "{domain: support,")]), "orders.yaml")
+
+    loaded = load_request(path, load_platform(workdir / "mesh.yaml"))
+
+    assert [(_relative(str(w), workdir), w.severity) for w in loaded.warnings] == [
+        (
+            "orders.yaml:21:18 spec.access.consumers[0].domain: domain 'support' lists no principals.aws in "
+            "mesh.yaml, so its consumer role trusts the account root: anyone the account's IAM "
+            "lets call sts:AssumeRole may use it — name the roles that may, under domains.support.principals.aws",
+            Severity.WARNING,
+        )
+    ]
+    gcp = _edit(BASE, [("{domain: marketing,", "{domain: support,"), ("cloud: aws", "cloud: gcp")])
+    gcp = (
+        gcp.replace("type: string", "type: STRING")
+        .replace('"decimal(12,2)"', "NUMERIC")
+        .replace("type: date", "type: DATE")
+    )
+    assert (
+        load_request(write_request(gcp, "gcp.yaml"), load_platform(workdir / "mesh.yaml")).warnings == []
+    ), "GCP consumers without members simply cannot impersonate: nothing is over-trusted"
+
+
 def test_without_a_platform_only_the_request_is_checked(write_request: WriteRequest) -> None:
     path = write_request(_edit(BASE, [("domain: sales", "domain: nowhere")]), "orders.yaml")
 
