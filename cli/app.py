@@ -114,7 +114,7 @@ app.add_typer(env_cmd.app, name="env")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.command("prove")(prove_cmd.prove)
 app.command("review")(review_cmd.review)
-app.command("contract")(contract_cmd.contract)
+app.add_typer(contract_cmd.app, name="contract")
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
 

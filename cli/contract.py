@@ -1,4 +1,4 @@
-"""`mesh contract`: a request's data contract in the Open Data Contract Standard (ODCS)."""
+"""`mesh contract export / import`: requests and the Open Data Contract Standard (ODCS)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,33 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from cli.console import err
+from cli.console import err, out
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
+
+app = typer.Typer(
+    help="Data contracts in the Open Data Contract Standard (ODCS v3): export a request, import a contract.",
+    no_args_is_help=True,
+)
 
 
 class ContractOutput(StrEnum):
-    """How `mesh contract` writes the contract."""
+    """How `mesh contract export` writes the contract."""
 
     YAML = "yaml"
     JSON = "json"
 
 
-def contract(
+class ContractCloud(StrEnum):
+    """Where an imported product will live."""
+
+    AWS = "aws"
+    GCP = "gcp"
+
+
+@app.command("export")
+def export(
     file: RequestArgument,
     env: DefaultEnvOption = None,
     platform: PlatformOption = None,
@@ -32,7 +46,7 @@ def contract(
         typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
     ] = None,
 ) -> None:
-    """Export a request's data contract as ODCS v3.1 (Open Data Contract Standard).
+    """Export a request's data contract as ODCS v3.1.
 
     One schema object per output port (columns, types, partitioning, PII), the server
     that holds it in the environment (Athena over the Glue catalog, or BigQuery), the
@@ -40,7 +54,7 @@ def contract(
     freshness and retention as service levels. Catalogs and contract testers that read
     ODCS can then use the product without knowing mesh. Offline; the request is validated first.
 
-    Example: mesh contract examples/products/sales-orders.yaml --env prod --file orders.odcs.yaml
+    Example: mesh contract export examples/products/sales-orders.yaml --env prod --file orders.odcs.yaml
     """
     from infra.contract import data_contract
     from infra.validation import load_spec
@@ -56,3 +70,66 @@ def contract(
         return
     to.write_text(text, encoding="utf-8")
     err.print(f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}")
+
+
+@app.command("import")
+def import_(
+    contract: Annotated[Path, typer.Argument(help="The ODCS contract (YAML or JSON).", show_default=False)],
+    cloud: Annotated[
+        ContractCloud | None,
+        typer.Option(help="Where the product lives. Default: from the contract's servers, else aws."),
+    ] = None,
+    to: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
+    ] = None,
+    platform: PlatformOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the drafted request instead of writing it.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+) -> None:
+    """Draft a data product request from an ODCS contract.
+
+    Ports, columns (physical types where they are valid for the cloud, else from the
+    logical type), partitioning, PII tags, owner, version, retention, freshness and mesh
+    consumer roles are carried over; every assumption is listed. The draft is validated
+    against the platform config before anything is written, so an imported request
+    validates as written (or nothing is written and the problems are shown).
+
+    Example: mesh contract import orders.odcs.yaml --file products/sales-orders.yaml
+    """
+    from infra.contract import read_contract, request_from_contract
+    from infra.errors import DocumentInvalid, MeshError
+    from infra.platform import find_platform_file
+    from infra.scaffold import dump_request
+    from infra.validation import load_platform, load_request
+
+    document, notes = request_from_contract(read_contract(contract), cloud=str(cloud) if cloud else None)
+    metadata = document["metadata"]
+    assert isinstance(metadata, dict)
+    target = to or Path(f"{metadata['domain']}-{metadata['name']}.yaml")
+    text = f"# Drafted by `mesh contract import` from {contract.name}; review it before provisioning.\n"
+    text += dump_request(document)
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", markup=True)
+    if dry_run:
+        typer.echo(text, nl=False)
+        return
+    if target.exists() and not force:
+        raise MeshError(
+            f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
+        )
+    platform_path = platform or find_platform_file(target.parent if to else Path.cwd())
+    loaded = load_platform(platform_path) if platform_path else None
+    try:
+        load_request(target, loaded, text=text)
+    except DocumentInvalid as e:
+        raise DocumentInvalid(
+            e.problems,
+            hint=f"Nothing was written. See the draft with `mesh contract import {contract} --dry-run`, "
+            "then fix the contract (or pass --cloud).",
+        ) from e
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    out.print(f"[green]✓[/] wrote {escape(str(target))} from {escape(str(contract))}", markup=True)
+    out.print(f"Next: mesh validate {target} && mesh plan {target}", markup=False)

@@ -1,4 +1,4 @@
-"""A product's data contract in the Open Data Contract Standard (ODCS v3.1).
+"""A product's data contract in the Open Data Contract Standard (ODCS v3.1), both ways.
 
 `data_contract` turns a resolved `ProductSpec` into an `OpenDataContractStandard`
 document (the pydantic models of the `open-data-contract-standard` package): one schema
@@ -9,12 +9,18 @@ ports it may read; freshness and retention as service-level properties. Tools th
 ODCS (catalogs, contract testers) then see the product without knowing mesh.
 
 What ODCS has no field for stays in `customProperties` under `mesh*` names (the
-classification, the stack, the cost centre). Nothing here reads files or prints.
+classification, the stack, the cost centre, the scan limit, the transform's script).
+
+`request_from_contract` goes the other way for teams that already keep ODCS contracts:
+it drafts a `mesh/v1` request from one (from mesh's own export it restores the request;
+from another tool's contract it fills what ODCS says and lists what it had to assume).
+Nothing here reads files or prints.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from open_data_contract_standard.model import (
     CustomProperty,
@@ -33,6 +39,7 @@ from infra.platform import PlatformConfig
 from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
 
 ODCS_API_VERSION = "v3.1.0"
+GIB = 1024**3
 
 # The ODCS logical type of a column, from the first word of its cloud type.
 _LOGICAL = {
@@ -214,5 +221,209 @@ def data_contract(spec: ProductSpec, platform: PlatformConfig) -> OpenDataContra
             CustomProperty(property="meshStack", value=spec.stack),
             CustomProperty(property="meshCostCenter", value=spec.cost_center),
             CustomProperty(property="meshInputPorts", value=list(spec.inputs)),
+            CustomProperty(property="meshBytesScannedLimitGb", value=spec.query_limit_bytes // GIB),
+            *(
+                [
+                    CustomProperty(
+                        property="meshTransformEntrypoint", value=spec.transform.entrypoint_in_request
+                    )
+                ]
+                if spec.transform is not None
+                else []
+            ),
         ],
     )
+
+
+# --- ODCS → request ------------------------------------------------------------------------
+
+# A column type for each ODCS logical type, per cloud, when the physical type is not one.
+_FROM_LOGICAL = {
+    "aws": {
+        "string": "string", "integer": "bigint", "number": "double", "boolean": "boolean",
+        "date": "date", "timestamp": "timestamp", "time": "string", "array": "array<string>",
+        "object": "string", "map": "map<string,string>",
+    },
+    "gcp": {
+        "string": "STRING", "integer": "INT64", "number": "FLOAT64", "boolean": "BOOL",
+        "date": "DATE", "timestamp": "TIMESTAMP", "time": "TIME", "array": "ARRAY<STRING>",
+        "object": "JSON", "map": "JSON",
+    },
+}  # fmt: skip
+_SERVER_CLOUDS = {"athena": "aws", "glue": "aws", "s3": "aws", "redshift": "aws", "bigquery": "gcp"}
+_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+_FORMATS = ("parquet", "iceberg", "json", "csv")
+_HOURS = {"h": 1, "hour": 1, "hours": 1, "d": 24, "day": 24, "days": 24}
+_DAYS = {"d": 1, "day": 1, "days": 1, "y": 365, "yr": 365, "year": 365, "years": 365}
+
+
+def _custom(items: list[CustomProperty] | None) -> dict[str, object]:
+    return {c.property: c.value for c in items or [] if c.property}
+
+
+def _identifier(text: str) -> str:
+    """`Order Lines` → `order_lines`: a name the request accepts."""
+    word = re.sub(r"[^a-z0-9_]+", "_", text.strip().lower()).strip("_")
+    return word if word[:1].isalpha() else f"c_{word}"
+
+
+def _column_type(prop: SchemaProperty, cloud: str, notes: list[str], where: str) -> str:
+    from infra.coltypes import check_type  # noqa: PLC0415 - only the import needs the type grammar
+
+    physical = (prop.physicalType or "").strip()
+    if physical and check_type(physical, cloud=cloud).ok:
+        return physical
+    fallback = _FROM_LOGICAL[cloud].get((prop.logicalType or "").lower(), _FROM_LOGICAL[cloud]["string"])
+    notes.append(
+        f"{where}: physicalType {physical or '(none)'} is not a {cloud} column type; "
+        f"logicalType {prop.logicalType or '(none)'} gives {fallback}"
+    )
+    return fallback
+
+
+def _amount(sla: ServiceLevelAgreementProperty, units: dict[str, int]) -> int | None:
+    if not isinstance(sla.value, int | float) or isinstance(sla.value, bool):
+        return None
+    factor = units.get((sla.unit or next(iter(units))).lower())
+    return int(sla.value * factor) if factor else None
+
+
+def read_contract(path: Path) -> OpenDataContractStandard:
+    """Read an ODCS contract (YAML or JSON); problems are located like a request's."""
+    from pydantic import ValidationError  # noqa: PLC0415 - only reading needs it
+
+    from infra.document import read_document  # noqa: PLC0415 - as above
+    from infra.errors import DocumentInvalid  # noqa: PLC0415
+    from infra.validation import problems_from_pydantic  # noqa: PLC0415
+
+    doc = read_document(path)
+    if doc.data.get("kind") != "DataContract":
+        found = doc.data.get("kind")
+        raise DocumentInvalid(
+            [
+                doc.problem(
+                    ("kind",),
+                    f"kind {'missing' if found is None else repr(found)} — expected 'DataContract' (ODCS)",
+                )
+            ],
+            hint="Pass an ODCS data contract; `mesh contract export` writes one from a request.",
+        )
+    try:
+        return OpenDataContractStandard.model_validate(doc.data)
+    except ValidationError as e:
+        raise DocumentInvalid(problems_from_pydantic(e, doc, OpenDataContractStandard)) from e
+
+
+def request_from_contract(
+    contract: OpenDataContractStandard, *, cloud: str | None = None
+) -> tuple[dict[str, object], list[str]]:
+    """A `mesh/v1` request document drafted from `contract`, and notes on what was assumed.
+
+    The document still goes through `mesh validate`: it is a draft, not a trusted input.
+    """
+    notes: list[str] = []
+    custom = _custom(contract.customProperties)
+    server_types = [s.type for s in contract.servers or [] if s.type]
+    target = cloud or next((_SERVER_CLOUDS[t] for t in server_types if t in _SERVER_CLOUDS), None)
+    if target is None:
+        target = "aws"
+        notes.append("no AWS or GCP server in the contract: cloud aws assumed")
+    domain, _, product = (contract.dataProduct or "").partition("/")
+    domain = domain if product else (contract.domain or "")
+    product = product or contract.name or ""
+    members = contract.team.members if isinstance(contract.team, Team) else (contract.team or [])
+    owners = [m.username for m in members or [] if m.username and (m.role or "").lower() == "owner"]
+    owner = owners[0] if owners else next((m.username for m in members or [] if m.username), None)
+    if owner is None:
+        notes.append("the contract names no team member: metadata.owner must be filled in")
+    description = contract.description
+    purpose = (description.purpose or description.usage) if description else None
+    classification = str(custom.get("meshClassification") or "")
+    if classification not in _CLASSIFICATIONS:
+        classification = next((t for t in contract.tags or [] if t in _CLASSIFICATIONS), "internal")
+        if classification == "internal" and "internal" not in (contract.tags or []):
+            notes.append("no classification in the contract: internal assumed")
+
+    slas = {s.property: s for s in contract.slaProperties or [] if s.property}
+    retention = _amount(slas["retention"], _DAYS) if "retention" in slas else None
+    freshness = _amount(slas["latency"], _HOURS) if "latency" in slas else None
+    if retention is None:
+        notes.append("no retention service level: retentionDays 365 assumed")
+
+    ports = []
+    for obj in contract.schema_ or []:
+        name = _identifier(obj.name or obj.physicalName or "port")
+        columns: list[dict[str, object]] = []
+        keys: list[tuple[int, object]] = []
+        for prop in obj.properties or []:
+            column: dict[str, object] = {
+                "name": _identifier(prop.name or prop.physicalName or "column"),
+                "type": _column_type(prop, target, notes, f"{name}.{prop.name}"),
+            }
+            if prop.required:
+                column["required"] = True
+            if "pii" in (prop.tags or []):
+                column["pii"] = True
+            if prop.description:
+                column["description"] = prop.description
+            columns.append(column)
+            if prop.partitioned:
+                keys.append((prop.partitionKeyPosition or len(keys) + 1, column["name"]))
+        port: dict[str, object] = {"name": name}
+        if obj.description:
+            port["description"] = obj.description
+        port["format"] = next((t for t in obj.tags or [] if t in _FORMATS), "parquet")
+        if keys:
+            port["partitionedBy"] = [n for _, n in sorted(keys)]
+        port["schema"] = columns
+        ports.append(port)
+
+    consumers = []
+    for role in contract.roles or []:
+        props = _custom(role.customProperties)
+        domain_of = props.get("meshConsumerDomain")
+        granted = props.get("meshPorts")
+        if isinstance(domain_of, str) and isinstance(granted, list) and (role.access or "read") == "read":
+            consumers.append({"domain": domain_of, "ports": [str(p) for p in granted]})
+        else:
+            notes.append(
+                f"role {role.role}: not a mesh consumer grant; add it under spec.access.consumers if needed"
+            )
+
+    inputs = []
+    listed = custom.get("meshInputPorts")
+    for item in listed if isinstance(listed, list) else []:
+        source, _, port_name = str(item).rpartition(":")
+        if source and port_name:
+            inputs.append({"product": source, "port": port_name})
+
+    spec: dict[str, object] = {
+        "cloud": target,
+        "classification": classification,
+        "retentionDays": retention or 365,
+        "outputPorts": ports,
+    }
+    if inputs:
+        spec["inputPorts"] = inputs
+    compute: dict[str, object] = {}
+    limit = custom.get("meshBytesScannedLimitGb")
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        compute["query"] = {"bytesScannedLimitGb": limit}
+    entrypoint = custom.get("meshTransformEntrypoint")
+    if isinstance(entrypoint, str) and "frequency" in slas and slas["frequency"].schedule:
+        compute["transform"] = {"schedule": slas["frequency"].schedule, "entrypoint": entrypoint}
+    if compute:
+        spec["compute"] = compute
+    if consumers:
+        spec["access"] = {"consumers": consumers}
+    if freshness:
+        spec["slo"] = {"freshnessHours": freshness}
+    metadata: dict[str, object] = {
+        "domain": domain,
+        "name": product,
+        "owner": owner or "",
+        "description": purpose or f"{product}, imported from an ODCS contract.",
+    }
+    if contract.version:
+        metadata["version"] = contract.version
+    return {"apiVersion": "mesh/v1", "kind": "DataProduct", "metadata": metadata, "spec": spec}, notes

@@ -104,3 +104,8 @@ spec:
     consumers: []           # e.g. - {{domain: marketing, ports: [{answers.port}]}}
   slo: {{freshnessHours: 24}}
 """
+
+
+def dump_request(document: dict[str, object]) -> str:
+    """A request document as YAML in the order it was built (apiVersion, kind, metadata, spec)."""
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

@@ -93,6 +93,7 @@ class TransformSpec:
     aws_schedule: str
     entrypoint: Path  # absolute path of the script on the machine that runs mesh
     script_key: str  # where the script is uploaded in the product bucket
+    entrypoint_in_request: str = ""  # the path as the request writes it (relative to the request)
 
 
 @dataclass(frozen=True)
@@ -419,6 +420,7 @@ def resolve(
             aws_schedule=schedule.aws(),
             entrypoint=entry,
             script_key=f"{SCRIPTS_PREFIX}{entry.name}",
+            entrypoint_in_request=spec.compute.transform.entrypoint,
         )
 
     tags = {

@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 def test_yaml_on_stdout_by_default() -> None:
-    result = runner.invoke(app, ["contract", ORDERS, "--env", "prod"])
+    result = runner.invoke(app, ["contract", "export", ORDERS, "--env", "prod"])
 
     assert result.exit_code == 0, result.output
     document = yaml.safe_load(result.stdout)
@@ -30,7 +30,7 @@ def test_yaml_on_stdout_by_default() -> None:
 def test_json_into_a_file(tmp_path: Path) -> None:
     target = tmp_path / "orders.odcs.json"
 
-    result = runner.invoke(app, ["contract", ORDERS, "--output", "json", "--file", str(target)])
+    result = runner.invoke(app, ["contract", "export", ORDERS, "--output", "json", "--file", str(target)])
 
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
@@ -49,7 +49,16 @@ def test_an_invalid_request_is_located_and_nothing_is_written(tmp_path: Path) ->
     target = tmp_path / "out.yaml"
 
     result = runner.invoke(
-        app, ["contract", str(request), "--platform", str(EXAMPLES / "mesh.yaml"), "--file", str(target)]
+        app,
+        [
+            "contract",
+            "export",
+            str(request),
+            "--platform",
+            str(EXAMPLES / "mesh.yaml"),
+            "--file",
+            str(target),
+        ],
     )
 
     assert result.exit_code == 1
@@ -59,4 +68,71 @@ def test_an_invalid_request_is_located_and_nothing_is_written(tmp_path: Path) ->
         in " ".join(result.stderr.split())
     )
     assert not target.exists()
+    assert "Traceback" not in result.output
+
+
+def test_import_writes_a_request_that_validates(tmp_path: Path) -> None:
+    contract = tmp_path / "orders.odcs.yaml"
+    runner.invoke(app, ["contract", "export", ORDERS, "--file", str(contract)])
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "orders.py").write_text((EXAMPLES / "products" / "jobs" / "orders.py").read_text())
+    target = tmp_path / "sales-orders.yaml"
+
+    result = runner.invoke(
+        app,
+        [
+            "contract",
+            "import",
+            str(contract),
+            "--file",
+            str(target),
+            "--platform",
+            str(EXAMPLES / "mesh.yaml"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"✓ wrote {target} from {contract}" in " ".join(result.stdout.split())
+    assert target.read_text().startswith("# Drafted by `mesh contract import` from orders.odcs.yaml")
+    again = runner.invoke(app, ["validate", str(target), "--platform", str(EXAMPLES / "mesh.yaml")])
+    assert again.exit_code == 0, again.output
+    exists = runner.invoke(app, ["contract", "import", str(contract), "--file", str(target)])
+    assert exists.exit_code == 1 and "already exists" in exists.stderr
+
+
+def test_an_import_that_would_not_validate_writes_nothing(tmp_path: Path) -> None:
+    contract = tmp_path / "c.yaml"
+    contract.write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n"
+        "domain: logistics\nname: parcels\nteam: {members: [{username: ops@example.com, role: owner}]}\n"
+        "schema: [{name: parcels, properties: [{name: id, logicalType: string}]}]\n"
+    )
+    target = tmp_path / "out.yaml"
+
+    result = runner.invoke(
+        app,
+        [
+            "contract",
+            "import",
+            str(contract),
+            "--file",
+            str(target),
+            "--platform",
+            str(EXAMPLES / "mesh.yaml"),
+        ],
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "metadata.domain: domain 'logistics' is not registered" in " ".join(result.stderr.split())
+    assert "Nothing was written" in result.stderr and "--dry-run" in result.stderr
+    assert not target.exists()
+    dry = runner.invoke(app, ["contract", "import", str(contract), "--dry-run"])
+    assert dry.exit_code == 0 and "domain: logistics" in dry.stdout
+
+
+def test_a_file_that_is_not_an_odcs_contract_is_located(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["contract", "import", ORDERS])
+
+    assert result.exit_code == 1
+    assert "kind 'DataProduct' — expected 'DataContract' (ODCS)" in result.stderr
     assert "Traceback" not in result.output

@@ -4,6 +4,7 @@ the contract says what the request says."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from open_data_contract_standard.model import OpenDataContractStandard
 
-from infra.contract import ODCS_API_VERSION, data_contract, logical_type
+from infra.contract import ODCS_API_VERSION, data_contract, logical_type, request_from_contract
+from infra.scaffold import dump_request
 from infra.spec import ProductSpec
 from infra.validation import load_spec
 
@@ -139,3 +142,97 @@ class Case:
 )
 def test_logical_types(case: Case) -> None:
     assert logical_type(case.given) == case.want, case.reason
+
+
+# --- ODCS → request ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_an_exported_contract_imports_back_to_the_same_product(
+    examples_dir: Path, example: str, tmp_path: Path
+) -> None:
+    spec, _, loaded = load_spec(
+        examples_dir / "products" / f"{example}.yaml", platform_path=None, environment=None
+    )
+    contract = OpenDataContractStandard.model_validate(
+        yaml.safe_load(data_contract(spec, loaded.config).to_yaml())
+    )
+
+    document, notes = request_from_contract(contract)
+
+    assert notes == [], f"{example}: mesh's own export needs no assumption: {notes}"
+    shutil.copytree(examples_dir / "products" / "jobs", tmp_path / "jobs")
+    path = tmp_path / f"{example}.yaml"
+    path.write_text(dump_request(document))
+    again, _, _ = load_spec(path, platform_path=examples_dir / "mesh.yaml", environment=spec.environment)
+    assert again.contract() == spec.contract(), example
+    assert (again.owner, again.description, again.retention_days, again.freshness_hours) == (
+        spec.owner, spec.description, spec.retention_days, spec.freshness_hours,
+    )  # fmt: skip
+    assert (again.query_limit_bytes, again.inputs) == (spec.query_limit_bytes, spec.inputs), example
+    assert (again.transform and again.transform.schedule) == (spec.transform and spec.transform.schedule)
+
+
+FOREIGN = """
+apiVersion: v3.0.2
+kind: DataContract
+id: 53581432-6c55-4ba2-a65f-72344a91553a
+version: 2.1.0
+status: active
+domain: marketing
+dataProduct: marketing/web-sessions
+description: {purpose: One row per web session.}
+servers:
+  - {server: prod, type: bigquery, project: acme-analytics, dataset: sessions}
+team:
+  - {username: web-analytics@example.com, role: Data Steward}
+slaProperties:
+  - {property: latency, value: 2, unit: d}
+  - {property: retention, value: 1, unit: y}
+schema:
+  - name: Sessions
+    physicalName: sessions
+    properties:
+      - {name: session_id, logicalType: string, physicalType: varchar(36), required: true}
+      - {name: started, logicalType: timestamp, physicalType: TIMESTAMP}
+      - {name: visitor_email, logicalType: string, tags: [pii]}
+      - {name: day, logicalType: date, physicalType: DATE, partitioned: true, partitionKeyPosition: 1}
+roles:
+  - {role: bq-readers, access: read}
+"""
+
+
+def test_a_foreign_contract_is_drafted_with_every_assumption_listed() -> None:
+    document, notes = request_from_contract(OpenDataContractStandard.model_validate(yaml.safe_load(FOREIGN)))
+
+    assert document["metadata"] == {
+        "domain": "marketing",
+        "name": "web-sessions",
+        "owner": "web-analytics@example.com",
+        "description": "One row per web session.",
+        "version": "2.1.0",
+    }
+    spec = document["spec"]
+    assert isinstance(spec, dict)
+    assert (spec["cloud"], spec["classification"], spec["retentionDays"], spec["slo"]) == (
+        "gcp", "internal", 365, {"freshnessHours": 48},
+    )  # fmt: skip
+    assert spec["outputPorts"] == [
+        {
+            "name": "sessions",
+            "format": "parquet",
+            "partitionedBy": ["day"],
+            "schema": [
+                {"name": "session_id", "type": "STRING", "required": True},
+                {"name": "started", "type": "TIMESTAMP"},
+                {"name": "visitor_email", "type": "STRING", "pii": True},
+                {"name": "day", "type": "DATE"},
+            ],
+        }
+    ]
+    assert notes == [
+        "no classification in the contract: internal assumed",
+        "sessions.session_id: physicalType varchar(36) is not a gcp column type; logicalType string gives STRING",
+        "sessions.visitor_email: physicalType (none) is not a gcp column type; logicalType string gives STRING",
+        "role bq-readers: not a mesh consumer grant; add it under spec.access.consumers if needed",
+    ]
