@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from cli.console import err, out
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
+from infra.request import Cloud
 
 app = typer.Typer(
     help="Data contracts in the Open Data Contract Standard (ODCS v3): export a request, import a contract.",
@@ -24,13 +25,6 @@ class ContractOutput(StrEnum):
 
     YAML = "yaml"
     JSON = "json"
-
-
-class ContractCloud(StrEnum):
-    """Where an imported product will live."""
-
-    AWS = "aws"
-    GCP = "gcp"
 
 
 @app.command("export")
@@ -76,7 +70,7 @@ def export(
 def import_(
     contract: Annotated[Path, typer.Argument(help="The ODCS contract (YAML or JSON).", show_default=False)],
     cloud: Annotated[
-        ContractCloud | None,
+        Cloud | None,
         typer.Option(help="Where the product lives. Default: from the contract's servers, else aws."),
     ] = None,
     to: Annotated[
