@@ -35,20 +35,13 @@ EndpointOption = Annotated[
 
 def _open(env: str | None, platform: Path | None, endpoint_url: str | None) -> Catalog:
     from infra.catalog import open_catalog
-    from infra.validation import default_environment, load_platform, locate_platform
+    from infra.validation import default_environment, load_platform, locate_platform, require_environment
 
     loaded = load_platform(locate_platform(platform, near=Path.cwd()))
-    config = loaded.config
     if env is None:
-        env = default_environment(config, "aws")
-    elif env not in config.environments:
-        from infra.errors import UnknownEnvironment
-
-        raise UnknownEnvironment(
-            f"environment '{env}' is not defined in {loaded.path}",
-            hint=f"Use one of: {', '.join(sorted(config.environments))}.",
-        )
-    return open_catalog(config, env, endpoint_url=endpoint_url)
+        env = default_environment(loaded.config, "aws")
+    require_environment(loaded.config, env, source=loaded.path)
+    return open_catalog(loaded.config, env, endpoint_url=endpoint_url)
 
 
 def search(

@@ -28,15 +28,10 @@ app = typer.Typer(
 
 
 def _loaded(env: str, platform: Path | None) -> LoadedPlatform:
-    from infra.errors import UnknownEnvironment
-    from infra.validation import load_platform, locate_platform
+    from infra.validation import load_platform, locate_platform, require_environment
 
     loaded = load_platform(locate_platform(platform, near=Path.cwd()))
-    if env not in loaded.config.environments:
-        raise UnknownEnvironment(
-            f"environment '{env}' is not defined in {loaded.path}",
-            hint=f"Use one of: {', '.join(loaded.config.environments)}.",
-        )
+    require_environment(loaded.config, env, source=loaded.path)
     return loaded
 
 

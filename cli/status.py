@@ -73,15 +73,11 @@ def status(
     Example: mesh status --env dev
     """
     from infra.engine import Engine, stack_statuses
-    from infra.errors import UnknownEnvironment
-    from infra.validation import load_platform, locate_platform
+    from infra.validation import load_platform, locate_platform, require_environment
 
     loaded = load_platform(locate_platform(platform, near=Path.cwd()))
-    if env is not None and env not in loaded.config.environments:
-        raise UnknownEnvironment(
-            f"environment '{env}' is not defined in {loaded.path}",
-            hint=f"Use one of: {', '.join(loaded.config.environments)}.",
-        )
+    if env is not None:
+        require_environment(loaded.config, env, source=loaded.path)
     report = stack_statuses(loaded, engine=Engine(), environment=env)
     now = datetime.now(UTC)
     if output is Output.JSON:

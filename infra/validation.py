@@ -166,6 +166,15 @@ def load_platform(path: Path) -> LoadedPlatform:
     return LoadedPlatform(config=config, document=doc, path=path)
 
 
+def require_environment(config: PlatformConfig, environment: str, *, source: Path | str) -> None:
+    """Raise `UnknownEnvironment` unless `config` (read from `source`) defines `environment`."""
+    if environment not in config.environments:
+        raise UnknownEnvironment(
+            f"environment '{environment}' is not defined in {source}",
+            hint=f"Use one of: {', '.join(sorted(config.environments))}.",
+        )
+
+
 def locate_platform(explicit: Path | None, *, near: Path) -> Path:
     """The platform config to use: `--platform` if given, else the nearest `mesh.yaml`."""
     if explicit is not None:
@@ -460,11 +469,7 @@ def _platform_rules(
         )
 
     if environment is not None:
-        if environment not in platform.environments:
-            raise UnknownEnvironment(
-                f"environment '{environment}' is not defined in {loaded.path}",
-                hint=f"Use one of: {', '.join(sorted(platform.environments))}.",
-            )
+        require_environment(platform, environment, source=loaded.path)
         if parts.cloud is not None and parts.cloud not in platform.environments[environment].clouds():
             problems.append(
                 doc.problem(
@@ -595,11 +600,8 @@ def validate_files(
         return ValidationReport(
             platform=str(platform_file), files=[FileReport(str(platform_file), None, [problem])]
         )
-    if environment is not None and environment not in platform.config.environments:
-        raise UnknownEnvironment(
-            f"environment '{environment}' is not defined in {platform_file}",
-            hint=f"Use one of: {', '.join(sorted(platform.config.environments))}.",
-        )
+    if environment is not None:
+        require_environment(platform.config, environment, source=platform_file)
     reports = []
     for path in paths:
         try:
