@@ -13,8 +13,8 @@ classification, the stack, the cost centre, the scan limit, the transform's scri
 
 `request_from_contract` goes the other way for teams that already keep ODCS contracts:
 it drafts a `mesh/v1` request from one (from mesh's own export it restores the request;
-from another tool's contract it fills what ODCS says and lists what it had to assume).
-Nothing here reads files or prints.
+from another tool's contract it fills what ODCS says and lists what it had to assume);
+`read_contract` reads and checks a contract file. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -34,9 +34,14 @@ from open_data_contract_standard.model import (
     Team,
     TeamMember,
 )
+from pydantic import ValidationError
 
+from infra.coltypes import check_type
+from infra.document import read_document
+from infra.errors import DocumentInvalid
 from infra.platform import PlatformConfig
 from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
+from infra.validation import problems_from_pydantic
 
 ODCS_API_VERSION = "v3.1.0"
 GIB = 1024**3
@@ -268,8 +273,6 @@ def _identifier(text: str) -> str:
 
 
 def _column_type(prop: SchemaProperty, cloud: str, notes: list[str], where: str) -> str:
-    from infra.coltypes import check_type  # noqa: PLC0415 - only the import needs the type grammar
-
     physical = (prop.physicalType or "").strip()
     if physical and check_type(physical, cloud=cloud).ok:
         return physical
@@ -290,12 +293,6 @@ def _amount(sla: ServiceLevelAgreementProperty, units: dict[str, int]) -> int | 
 
 def read_contract(path: Path) -> OpenDataContractStandard:
     """Read an ODCS contract (YAML or JSON); problems are located like a request's."""
-    from pydantic import ValidationError  # noqa: PLC0415 - only reading needs it
-
-    from infra.document import read_document  # noqa: PLC0415 - as above
-    from infra.errors import DocumentInvalid  # noqa: PLC0415
-    from infra.validation import problems_from_pydantic  # noqa: PLC0415
-
     doc = read_document(path)
     if doc.data.get("kind") != "DataContract":
         found = doc.data.get("kind")
