@@ -42,12 +42,9 @@ def _target(env: str, platform: Path | None) -> StackTarget:
 
 
 def _plan(env: str, platform: Path | None) -> PlatformPlan:
-    from infra.engine import platform_target
     from infra.plan import plan_platform
 
-    loaded = _loaded(env, platform)
-    platform_target(loaded, env)  # refuses an environment without AWS, with the reason
-    return plan_platform(loaded, env)
+    return plan_platform(_loaded(env, platform), env)
 
 
 @app.command("plan")

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from infra import names
+from infra.errors import MeshError
 from infra.graph import ResourceGraph
 from infra.platform import RESERVED_DOMAIN, PlatformConfig
 from infra.spec import (
@@ -65,10 +66,13 @@ class PlatformSpec:
 
 
 def resolve_platform(config: PlatformConfig, environment: str) -> PlatformSpec:
-    """The platform spec of `environment`; `ValueError` when it has no AWS target (nothing to share)."""
+    """The platform spec of `environment`; a `MeshError` when it has no AWS target (nothing to share)."""
     env = config.environments[environment]
     if env.aws is None:
-        raise ValueError(f"environment {environment} has no aws section")
+        raise MeshError(
+            f"Environment {environment} has no shared platform resources: they exist for AWS only.",
+            hint="GCP products need no platform stack; provision them directly.",
+        )
     org = config.organization
     region = env.aws.region
     partition = "aws-us-gov" if "-gov-" in region else ("aws-cn" if region.startswith("cn-") else "aws")

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.errors import MeshError
 from infra.platform import EnvironmentConfig, PlatformConfig
 from infra.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
 
@@ -258,12 +257,7 @@ def platform_target(platform: LoadedPlatform, environment: str) -> StackTarget:
 
     config = platform.config
     env = config.environments[environment]
-    if env.aws is None:
-        raise MeshError(
-            f"Environment {environment} has no shared platform resources: they exist for AWS only.",
-            hint="GCP products need no platform stack; provision them directly.",
-        )
-    spec = resolve_platform(config, environment)
+    spec = resolve_platform(config, environment)  # refuses an environment without AWS, with the reason
     return StackTarget(
         stack=spec.stack,
         environment=environment,

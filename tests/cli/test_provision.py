@@ -482,3 +482,23 @@ def test_platform_plan_shows_the_log_bucket_exemptions(
     assert "exempt: MESH-S3-KMS-ENCRYPTION on acme-dev-platform-access-logs — S3 server access logs" in text
     assert "exempt: MESH-ADV-LOGGING on acme-dev-platform-access-logs" in text
     assert "Guardrails: 16 passed, 0 mandatory failed, 0 advisory failed" in text
+
+
+def test_a_gcp_only_environment_has_no_platform_stack(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workdir)
+    config = workdir / "mesh.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  local:\n", "  gcponly:\n    gcp: {project: acme-x, region: europe-west1}\n  local:\n", 1
+        )
+    )
+
+    for command in (["platform", "plan"], ["platform", "up", "--yes"]):
+        result = runner.invoke(app, [*command, "--env", "gcponly"])
+
+        assert result.exit_code == 1, result.output
+        assert (
+            "Error: Environment gcponly has no shared platform resources: they exist for AWS only."
+            in result.stderr
+        )
+        assert "Traceback" not in result.output
