@@ -93,10 +93,10 @@ def import_(
     Example: mesh contract import orders.odcs.yaml --file products/sales-orders.yaml
     """
     from infra.contract import read_contract, request_from_contract
-    from infra.errors import DocumentInvalid, MeshError
+    from infra.errors import DocumentInvalid
     from infra.platform import find_platform_file
-    from infra.scaffold import dump_request
-    from infra.validation import load_platform, load_request
+    from infra.scaffold import dump_request, write_request
+    from infra.validation import load_platform
 
     document, notes = request_from_contract(read_contract(contract), cloud=str(cloud) if cloud else None)
     metadata = document["metadata"]
@@ -109,21 +109,15 @@ def import_(
     if dry_run:
         typer.echo(text, nl=False)
         return
-    if target.exists() and not force:
-        raise MeshError(
-            f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
-        )
     platform_path = platform or find_platform_file(target.parent if to else Path.cwd())
     loaded = load_platform(platform_path) if platform_path else None
     try:
-        load_request(target, loaded, text=text)
+        write_request(target, text, loaded, force=force)
     except DocumentInvalid as e:
         raise DocumentInvalid(
             e.problems,
             hint=f"Nothing was written. See the draft with `mesh contract import {contract} --dry-run`, "
             "then fix the contract (or pass --cloud).",
         ) from e
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
     out.print(f"[green]✓[/] wrote {escape(str(target))} from {escape(str(contract))}", markup=True)
     out.print(f"Next: mesh validate {target} && mesh plan {target}", markup=False)

@@ -10,11 +10,11 @@ from rich.markup import escape
 
 from cli.console import err, out
 from cli.options import PlatformOption
-from infra.errors import MeshError, UsageError
+from infra.errors import UsageError
 from infra.platform import PlatformConfig, find_platform_file
 from infra.request import Classification, Cloud
-from infra.scaffold import Answers, check_answer, render_request
-from infra.validation import load_platform, load_request
+from infra.scaffold import Answers, check_answer, render_request, write_request
+from infra.validation import load_platform
 
 
 def _ask(
@@ -108,19 +108,8 @@ def init(
         port=_ask("port", "First output port (table) name", port, "records", interactive),
     )
     target = file or Path(f"{answers.domain}-{answers.name}.yaml")
-    if target.exists() and not force:
-        raise MeshError(
-            f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
-        )
-    text = render_request(answers)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    try:
-        loaded = load_platform(platform_path) if platform_path else None
-        load_request(target, loaded)
-    except MeshError:
-        target.unlink()
-        raise
+    loaded = load_platform(platform_path) if platform_path else None
+    write_request(target, render_request(answers), loaded, force=force)
     out.print(f"[green]✓[/] wrote {escape(str(target))}", markup=True)
     out.print(f"Next: edit the schema, then run: mesh validate {target} && mesh plan {target}", markup=False)
     if config is None:

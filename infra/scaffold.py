@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
+from infra.errors import MeshError
 from infra.request import DOMAIN_PATTERN, EMAIL_PATTERN, IDENTIFIER_PATTERN, PATTERN_HELP, PRODUCT_PATTERN
+from infra.validation import LoadedPlatform, load_request
 
 FIELD_RULES = {
     "domain": DOMAIN_PATTERN,
@@ -109,3 +112,16 @@ spec:
 def dump_request(document: dict[str, object]) -> str:
     """A request document as YAML in the order it was built (apiVersion, kind, metadata, spec)."""
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_request(target: Path, text: str, platform: LoadedPlatform | None, *, force: bool) -> None:
+    """Write a drafted request to `target` only once it validates (against `platform` when
+    given), so a failure leaves no file behind and never clobbers one; an existing file is
+    replaced only with `force`. Raises `MeshError` / `DocumentInvalid` otherwise."""
+    if target.exists() and not force:
+        raise MeshError(
+            f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
+        )
+    load_request(target, platform, text=text)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
