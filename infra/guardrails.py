@@ -988,13 +988,7 @@ def check_gcp_key_rotation(graph: ResourceGraph) -> Iterable[Finding]:
 
 def check_gcp_labels(graph: ResourceGraph) -> Iterable[Finding]:
     """Every labelled GCP resource carries the mesh labels cost attribution and the sweep read."""
-    for resource in graph.of_type(*GCP_LABELLED_TYPES):
-        labels = _block(resource.inputs.get("labels"))
-        missing = [label for label in GCP_REQUIRED_LABELS if not labels.get(label)]
-        if missing:
-            yield Finding(resource.urn, False, f"{_label(resource)} lacks the labels {', '.join(missing)}")
-        else:
-            yield Finding(resource.urn, True, f"{_label(resource)} carries every required mesh label")
+    return _carries(graph, GCP_LABELLED_TYPES, "labels", GCP_REQUIRED_LABELS, "label")
 
 
 def check_gcs_versioning(graph: ResourceGraph) -> Iterable[Finding]:
@@ -1009,16 +1003,23 @@ def check_gcs_versioning(graph: ResourceGraph) -> Iterable[Finding]:
 # --- tags -------------------------------------------------------------------------------
 
 
+def _carries(
+    graph: ResourceGraph, types: tuple[str, ...], key: str, required: tuple[str, ...], noun: str
+) -> Iterator[Finding]:
+    """One finding per resource of `types`: its `key` map (tags, labels) has every `required` entry."""
+    for resource in graph.of_type(*types):
+        given = resource.inputs.get(key)
+        given = given if isinstance(given, dict) else {}
+        missing = [name for name in required if not given.get(name)]
+        if missing:
+            yield Finding(resource.urn, False, f"{_label(resource)} lacks the {key} {', '.join(missing)}")
+        else:
+            yield Finding(resource.urn, True, f"{_label(resource)} carries every required mesh {noun}")
+
+
 def check_required_tags(graph: ResourceGraph) -> Iterable[Finding]:
     """Every taggable resource carries the mesh tags cost attribution and the orphan sweep read."""
-    for resource in graph.of_type(*TAGGABLE_TYPES):
-        tags = resource.inputs.get("tags")
-        tags = tags if isinstance(tags, dict) else {}
-        missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
-        if missing:
-            yield Finding(resource.urn, False, f"{_label(resource)} lacks the tags {', '.join(missing)}")
-        else:
-            yield Finding(resource.urn, True, f"{_label(resource)} carries every required mesh tag")
+    return _carries(graph, TAGGABLE_TYPES, "tags", REQUIRED_TAGS, "tag")
 
 
 # --- the rule table ----------------------------------------------------------------------
