@@ -94,17 +94,19 @@ def up(
 
     Example: mesh platform up --env dev
     """
-    from infra.engine import GuardrailsBlocked, StackRun
+    from infra.engine import GuardrailsBlocked, StackRun, platform_target
+    from infra.plan import plan_platform
 
     require_confirmation_possible(yes, "mesh platform up")
-    planned = _plan(env, platform)
+    loaded = _loaded(env, platform)
+    planned = plan_platform(loaded, env)
     if planned.blocked:
         rules = ", ".join(sorted({r.id for r in planned.guardrails.blocking}))
         raise GuardrailsBlocked(
             f"the platform stack of {env} fails mandatory guardrails: {rules}.",
             hint=f"See why with `mesh platform plan --env {env}`; mandatory guardrails cannot be disabled.",
         )
-    run = StackRun(source="platform", target=_target(env, platform))
+    run = StackRun(source="platform", target=platform_target(loaded, env))
     apply_runs([run], environment=env, parallel=1, yes=yes, allow_replace=allow_replace, output=output)
 
 
