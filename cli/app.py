@@ -19,6 +19,7 @@ from cli import catalog as catalog_cmd
 from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
+from cli import events as events_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -109,6 +110,7 @@ app.command("destroy")(stack_cmd.destroy)
 app.command("cancel")(stack_cmd.cancel)
 app.command("status")(status_cmd.status)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("events")(events_cmd.events)
 app.add_typer(platform_cmd.app, name="platform")
 app.add_typer(env_cmd.app, name="env")
 app.add_typer(catalog_cmd.app, name="catalog")

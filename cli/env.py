@@ -56,6 +56,14 @@ def up(
         int, typer.Option("--parallel", "-j", min=1, help="How many stacks at the same time.")
     ] = 4,
     output: OutputOption = Output.TABLE,
+    event_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--event-log",
+            help="Folder for the engine event logs (default: .mesh/events); replay one with `mesh events FILE`.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create or update an ephemeral environment from requests; applies without asking.
 
@@ -64,12 +72,14 @@ def up(
 
     Example: mesh env up examples/products/sales-orders.yaml --name pr123 --ttl 2d
     """
-    from cli.provision import LiveProgress, render_report
+    from cli.provision import LiveProgress, render_event_logs, render_report
     from infra.engine import Engine
+    from infra.engine.eventlog import EventLogs
     from infra.environments import environment_up, parse_ttl
 
     duration = parse_ttl(ttl)
     progress = LiveProgress(enabled=output is not Output.JSON)
+    engine = Engine(on_progress=progress, event_logs=EventLogs(root=event_log))
     with progress:
         report = environment_up(
             files,
@@ -77,13 +87,14 @@ def up(
             ttl=duration,
             platform_path=platform,
             environment=env,
-            engine=Engine(on_progress=progress),
+            engine=engine,
             parallel=parallel,
         )
     if output is Output.JSON:
         print_json(report.as_dict())
     else:
         render_report(report)
+        render_event_logs(engine.event_log_paths, engine.event_log_problems)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -103,11 +114,13 @@ def ls(env: EnvOption = None, platform: PlatformOption = None, output: OutputOpt
         out.print(f"No ephemeral environments in {escape(environment)}.")
         return
     table = Table(title=f"Ephemeral environments in {environment}", title_justify="left")
-    for column in ("name", "stack", "expires", "state"):
+    for column in ("name", "stack", "expires", "state", "why"):
         table.add_column(column)
     for e in found:
         state = "[red]expired[/]" if e.expired else "[green]live[/]"
-        table.add_row(escape(e.name), escape(e.stack), escape(e.expires_at or "never"), state)
+        table.add_row(
+            escape(e.name), escape(e.stack), escape(e.expires_at or "never"), state, escape(e.reason)
+        )
     out.print(table)
 
 

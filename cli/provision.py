@@ -7,6 +7,7 @@ confirmation prompt, and the renderers of changes and outputs.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
@@ -30,14 +31,17 @@ from infra.progress import (
     EngineMessage,
     ProgressBoard,
     ProgressRecord,
+    ResourceStep,
     StackProgress,
     Stage,
     StageFinished,
     StageStarted,
+    StepStatus,
 )
 
 if TYPE_CHECKING:
     from infra.engine import ProvisionReport, StackRun
+    from infra.engine.ledger import RunLedger, RunRecord
 
 CHANGE_COLUMNS = ("create", "update", "replace", "delete", "same")
 STAGE_WORDS = {
@@ -47,6 +51,28 @@ STAGE_WORDS = {
     Stage.REFRESH: ("refreshing", "refreshed"),
 }
 DEFAULT_PARALLEL = 4
+#: How a finished resource step reads: (mark, past tense, what a preview says).
+STEP_WORDS = {
+    "create": ("+", "created", "would create"),
+    "update": ("~", "updated", "would update"),
+    "replace": ("+-", "replaced", "would replace"),
+    "create-replacement": ("++", "created the replacement of", "would create the replacement of"),
+    "delete-replaced": ("--", "deleted the replaced", "would delete the replaced"),
+    "delete": ("-", "deleted", "would delete"),
+    "same": ("=", "unchanged", "unchanged"),
+    "read": (">", "read", "would read"),
+    "refresh": ("~", "refreshed", "would refresh"),
+    "import": ("=>", "imported", "would import"),
+}
+EventLogOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--event-log",
+        help="Folder for the engine event logs of this run (default: .mesh/events next to mesh.yaml); "
+        "replay one with `mesh events FILE`.",
+        show_default=False,
+    ),
+]
 
 
 def can_prompt() -> bool:
@@ -78,41 +104,147 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
+def step_line(step: ResourceStep) -> str:
+    """One finished resource step, as the live view and `mesh events` print it."""
+    mark, done, planned = STEP_WORDS.get(step.op, ("*", step.op, f"would {step.op}"))
+    if step.status is StepStatus.FAILED:
+        return f"  ✗ {step.op} failed: {step.type} {step.name}"
+    words = planned if step.stage is Stage.PREVIEW else done
+    return f"  {mark} {words} {step.type} {step.name}"
+
+
+def finished_line(record: StageFinished) -> str:
+    """The closing line of one operation on one stack, with the engine's counts."""
+    from infra.engine.ledger import ordered_changes  # infra.engine imports Pulumi
+
+    changes = ", ".join(f"{op} {n}" for op, n in ordered_changes(record.changes).items()) or "no changes"
+    if record.ok:
+        outcome = STAGE_WORDS[record.stage][1]
+    elif record.interrupted:
+        outcome = f"{record.stage} interrupted"
+    else:
+        outcome = f"{record.stage} failed"
+    return f"{record.stack}: {outcome} in {_duration(record.seconds)} ({changes})"
+
+
+def run_lines(record: RunRecord) -> list[str]:
+    """What an operation's record adds to its closing line: data at risk, unfinished work, failures and fixes."""
+    from infra.engine.ledger import Outcome, RunResult  # infra.engine imports Pulumi
+
+    lines: list[str] = []
+    preview = record.stage is Stage.PREVIEW
+    for resource in record.at_risk:
+        verb = "replace" if any("replace" in op for op in resource.steps) else "delete"
+        past = {"replace": "replaced", "delete": "deleted"}[verb]
+        what = f"{resource.type} {resource.name}"
+        if preview:
+            lines.append(
+                f"  ! data at risk: would {verb} {what}: the data it holds would be lost (back it up first)"
+            )
+        elif resource.outcome is Outcome.DONE:
+            lines.append(f"  ! data at risk: {past} {what}: the data it held is gone with it")
+        else:
+            lines.append(
+                f"  ! data at risk: the {verb} of {what} did not finish: check whether its data is still there"
+            )
+    for resource in record.resources:
+        if resource.protected and resource.destructive and not resource.data_at_risk:
+            lines.append(f"  ! protected: {resource.op} of {resource.type} {resource.name}")
+    for resource in record.unfinished:
+        lines.append(
+            f"  … unfinished: {resource.op} {resource.type} {resource.name} "
+            "(the run stopped before it ended: check it in the cloud console)"
+        )
+    if record.result is RunResult.INTERRUPTED and record.interruption:
+        lines.append(f"  interrupted: {record.interruption}")
+    for failure in record.failures:
+        where = f"{failure.type} {failure.name}: " if failure.urn else ""
+        lines.append(f"  ✗ {where}{failure.message}")
+        lines.append(f"    Hint: {failure.hint}")
+    if record.maybe_corrupt:
+        lines.append(
+            "  ! the engine reports some resources may be in an unknown state: "
+            f"run `pulumi refresh --stack {record.stack}` before the next update"
+        )
+    for warning in record.warnings:
+        lines.append(f"  warning: {warning}")
+    return lines
+
+
 class LiveProgress:
-    """Shows the engine's progress on stderr: a live table on a terminal, milestone lines otherwise.
+    """Shows the engine's progress: a live table on a terminal, milestone lines otherwise.
 
     Use it as the engine's progress sink and as a context manager around the work;
-    `paused()` stops the live view while the command asks a question.
+    `paused()` stops the live view while the command asks a question. Milestone lines
+    name each resource step as it ends; when an operation ends, its closing line and
+    what it put at risk or left failed follow (`run_lines`). `mesh events` replays a
+    saved log through this same view.
     """
 
-    def __init__(self, *, enabled: bool = True) -> None:
+    def __init__(self, *, enabled: bool = True, console: Console = err, animated: bool | None = None) -> None:
         self.board = ProgressBoard()
         self.enabled = enabled
-        self.animated = enabled and err.is_terminal
+        self.console = console
+        self.animated = enabled and (console.is_terminal if animated is None else animated)
         self._live: Live | None = None
+        self._ledgers: dict[str, RunLedger] = {}
+        self._shown: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
 
     def __call__(self, record: ProgressRecord) -> None:
         self.board(record)
-        if self.enabled and not self.animated:
-            self._milestone(record)
+        with self._lock:
+            lines = self._fold(record)
+        if self.enabled:
+            for line in lines:
+                self.console.print(line, markup=False, highlight=False, emoji=False)
+
+    def _fold(self, record: ProgressRecord) -> list[str]:
+        """Keep `record` in its stack's ledger; the lines to print for it."""
+        from infra.engine.ledger import RunLedger  # infra.engine imports Pulumi
+
+        if isinstance(record, StageStarted):
+            self._ledgers[record.stack] = RunLedger(record.stack, record.stage)
+            self._shown = {k for k in self._shown if k[0] != record.stack}
+        if isinstance(record, CliInstall):
+            return [] if self.animated else self._milestone(record)
+        ledger = self._ledgers.setdefault(record.stack, RunLedger(record.stack))
+        ledger(record)
+        if isinstance(record, StageFinished):
+            closing = [] if self.animated else [finished_line(record)]
+            return closing + [f"{record.stack}:{line}" for line in run_lines(ledger.record())]
+        return [] if self.animated else self._milestone(record)
 
     def expect(self, stack: str, planned: int | None) -> None:
         """Show a row for `stack` before it starts."""
         self.board.expect(stack, planned)
 
-    def _milestone(self, record: ProgressRecord) -> None:
+    def _milestone(self, record: ProgressRecord) -> list[str]:
         if isinstance(record, CliInstall):
-            if not record.done:
-                err.print(f"Installing the Pulumi CLI v{record.version} into {record.root}…", markup=False)
-        elif isinstance(record, StageStarted):
+            return [] if record.done else [f"Installing the Pulumi CLI v{record.version} into {record.root}…"]
+        if isinstance(record, StageStarted):
             planned = f" ({record.planned} resources planned)" if record.planned else ""
-            err.print(f"{record.stack}: {STAGE_WORDS[record.stage][0]}{planned}…", markup=False)
-        elif isinstance(record, StageFinished):
-            changes = ", ".join(f"{op} {n}" for op, n in record.changes.items()) or "no changes"
-            outcome = STAGE_WORDS[record.stage][1] if record.ok else f"{record.stage} failed"
-            err.print(f"{record.stack}: {outcome} in {_duration(record.seconds)} ({changes})", markup=False)
-        elif isinstance(record, EngineMessage) and record.severity == "error":
-            err.print(f"{record.stack}: error: {record.message}", markup=False)
+            return [f"{record.stack}: {STAGE_WORDS[record.stage][0]}{planned}…"]
+        if isinstance(record, ResourceStep):
+            key = (record.stack, record.urn, record.op)
+            announced_done = (
+                not record.custom
+                and record.op != "delete"
+                and not record.type.startswith("pulumi:providers:")
+            )
+            if key in self._shown or (record.status is StepStatus.STARTED and not announced_done):
+                return []
+            self._shown.add(key)
+            return [f"{record.stack}:{step_line(record)}"]
+        if isinstance(record, EngineMessage) and record.severity == "error" and not record.urn:
+            from infra.engine.causes import CANCELLED, GENERIC_FAILURES
+
+            message = " ".join(record.message.split())
+            # A resource's error shows with its failed step and in the closing lines; the
+            # engine's closing words ("update failed") say nothing more.
+            if not GENERIC_FAILURES.match(message) and not CANCELLED.match(message):
+                return [f"{record.stack}: error: {message}"]
+        return []
 
     def _row(self, state: StackProgress, now: float) -> list[RenderableType]:
         if state.stage is None:
@@ -317,16 +449,21 @@ def apply_runs(
     yes: bool,
     allow_replace: bool,
     output: Output,
+    event_log: Path | None = None,
 ) -> None:
-    """Preview, confirm and apply `runs`, render the result, and exit with its code."""
+    """Preview, confirm and apply `runs`, render the result, and exit with its code.
+
+    Each engine operation's event log goes under `event_log` (default: each stack's
+    `.mesh/events`)."""
     from infra.engine import Engine, provision_stacks
+    from infra.engine.eventlog import EventLogs
 
     machine = output is Output.JSON
     progress = LiveProgress(enabled=not machine)
     for run in runs:
         if run.target is not None:
             progress.expect(run.stack, run.target.planned_resources)
-    engine = Engine(on_progress=progress)
+    engine = Engine(on_progress=progress, event_logs=EventLogs(root=event_log))
 
     def ask(report: ProvisionReport) -> bool:
         with progress.paused():
@@ -352,7 +489,16 @@ def apply_runs(
         if report.confirmed is False:
             err.print("Nothing was applied.")
         render_report(report)
+        render_event_logs(engine.event_log_paths, engine.event_log_problems)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def render_event_logs(paths: Sequence[Path], problems: Sequence[str] = ()) -> None:
+    """Where this run's engine event logs are (stderr), and any that could not be written."""
+    for path in sorted(paths):
+        err.print(f"[dim]event log: {escape(str(path))}[/]")
+    for problem in problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}")
 
 
 def provision(
@@ -373,6 +519,7 @@ def provision(
         ),
     ] = False,
     output: OutputOption = Output.TABLE,
+    event_log: EventLogOption = None,
 ) -> None:
     """Create or update the cloud resources of data product requests.
 
@@ -392,4 +539,12 @@ def provision(
     else:
         with err.status(f"Planning {len(files)} request(s) offline…"):
             runs = plan_product_runs(files, platform_path=platform, environment=env)
-    apply_runs(runs, environment=env, parallel=parallel, yes=yes, allow_replace=allow_replace, output=output)
+    apply_runs(
+        runs,
+        environment=env,
+        parallel=parallel,
+        yes=yes,
+        allow_replace=allow_replace,
+        output=output,
+        event_log=event_log,
+    )

@@ -10,7 +10,14 @@ from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
 from cli.options import EnvOption, OutputOption, PlatformOption, RequestArgument, YesOption
-from cli.provision import LiveProgress, confirm, render_outputs, require_confirmation_possible
+from cli.provision import (
+    EventLogOption,
+    LiveProgress,
+    confirm,
+    render_event_logs,
+    render_outputs,
+    require_confirmation_possible,
+)
 
 if TYPE_CHECKING:
     from infra.engine import StackTarget, UpdateReport
@@ -51,13 +58,20 @@ def render_destroyed(report: UpdateReport, *, machine: bool, environment: str) -
 
 
 def destroy_target(
-    target: StackTarget, *, yes: bool, allow_protected: bool, output: Output, delete_data: bool = False
+    target: StackTarget,
+    *,
+    yes: bool,
+    allow_protected: bool,
+    output: Output,
+    delete_data: bool = False,
+    event_log: Path | None = None,
 ) -> None:
     """Confirm, destroy and report; shared by `mesh destroy` and `mesh platform destroy`.
 
     With `delete_data` the stack is first updated so its buckets may be deleted with
     their objects (and every object version), then destroyed."""
     from infra.engine import Engine, StackMissing, check_protected
+    from infra.engine.eventlog import EventLogs
 
     check_protected(target, allow_protected=allow_protected)
     require_confirmation_possible(yes, f"Destroying {target.stack}")
@@ -72,7 +86,7 @@ def destroy_target(
         raise typer.Exit(1)
     progress = LiveProgress(enabled=not machine)
     progress.expect(target.stack, None)
-    engine = Engine(on_progress=progress)
+    engine = Engine(on_progress=progress, event_logs=EventLogs(root=event_log))
     engine.ready()
     try:
         with progress:
@@ -93,6 +107,8 @@ def destroy_target(
             out.print(f"Nothing to destroy: {escape(e.message)}")
         raise typer.Exit(0) from None
     render_destroyed(report, machine=machine, environment=target.environment)
+    if not machine:
+        render_event_logs(engine.event_log_paths, engine.event_log_problems)
 
 
 def destroy(
@@ -108,6 +124,7 @@ def destroy(
         typer.Option("--delete-data", help="Also delete the data: buckets go with every object and version."),
     ] = False,
     output: OutputOption = Output.TABLE,
+    event_log: EventLogOption = None,
 ) -> None:
     """Delete every cloud resource of a request's stack in one environment.
 
@@ -124,6 +141,7 @@ def destroy(
         allow_protected=allow_protected,
         output=output,
         delete_data=delete_data,
+        event_log=event_log,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from infra.engine import Engine, StackTarget, stack_config, workspace_settings
+from infra.engine.history import expiry
 from infra.engine.provision import ProvisionReport, plan_product_runs, provision_stacks
 from infra.errors import MeshError, UsageError
 from infra.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label, project_name
@@ -87,6 +88,7 @@ class EphemeralEnvironment:
     expires_at: str | None
     expired: bool
     last_update: datetime | None = None
+    reason: str = ""  # why it is (not) expired
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of one `mesh env ls` row."""
@@ -96,6 +98,7 @@ class EphemeralEnvironment:
             "expiresAt": self.expires_at,
             "expired": self.expired,
             "lastUpdate": self.last_update.isoformat() if self.last_update else None,
+            "reason": self.reason,
         }
 
 
@@ -142,14 +145,15 @@ def list_environments(
             continue
         tags = engine.stack_tags(_stack_target(platform, environment, listing.name))
         expires = tags.get(TAG_EXPIRES_AT)
-        deadline = datetime.fromisoformat(expires) if expires else None
+        decision = expiry(listing, expires, now=moment, max_age=MAX_TTL)
         found.append(
             EphemeralEnvironment(
                 name=label.removeprefix(environment),
                 stack=listing.name,
                 expires_at=expires,
-                expired=deadline is not None and deadline <= moment,
+                expired=decision.expired,
                 last_update=listing.last_update,
+                reason=decision.reason,
             )
         )
     return sorted(found, key=lambda e: (e.name, e.stack))

@@ -43,7 +43,13 @@ class StageStarted:
 
 @dataclass(frozen=True)
 class ResourceStep:
-    """One resource operation (`op` is Pulumi's: create, update, replace, delete, same, ...)."""
+    """One resource operation (`op` is Pulumi's: create, update, replace, delete, same, ...).
+
+    `custom` is false for the stack itself and for components (they make no cloud call);
+    `logical` is false for the halves of a replacement (`create-replacement`,
+    `delete-replaced`), which the engine does not count; `holds_data` marks a type whose
+    replacement or deletion loses data; `protected` a resource protected in the state.
+    """
 
     stack: str
     stage: Stage
@@ -52,6 +58,10 @@ class ResourceStep:
     name: str
     op: str
     status: StepStatus
+    custom: bool = True
+    logical: bool = True
+    holds_data: bool = False
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,13 +76,32 @@ class EngineMessage:
 
 @dataclass(frozen=True)
 class StageFinished:
-    """An operation on a stack ended, with the changes it made (or would make, for a preview)."""
+    """An operation on a stack ended, with the changes it made (or would make, for a preview).
+
+    `interrupted` says the operation was stopped rather than failed (a replayed log that
+    ends early, a cancelled run)."""
 
     stack: str
     stage: Stage
     ok: bool
     changes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class EngineSummary:
+    """The engine's own closing count of an operation (its summary event).
+
+    `preview` is None when the engine did not say; `maybe_corrupt` is the engine's
+    warning that a resource may be in an unknown state.
+    """
+
+    stack: str
+    changes: dict[str, int]
+    seconds: int = 0
+    maybe_corrupt: bool = False
+    preview: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +113,7 @@ class CliInstall:
     done: bool = False
 
 
-ProgressRecord = StageStarted | ResourceStep | EngineMessage | StageFinished | CliInstall
+ProgressRecord = StageStarted | ResourceStep | EngineMessage | EngineSummary | StageFinished | CliInstall
 ProgressSink = Callable[[ProgressRecord], None]
 
 
@@ -171,6 +200,10 @@ class ProgressBoard:
         if isinstance(record, CliInstall):
             self.installing = None if record.done else record
             return
+        if isinstance(record, EngineSummary):
+            return
+        if isinstance(record, ResourceStep) and not record.custom:
+            return  # the stack and components are not among the planned cloud resources
         state = self._stacks.setdefault(record.stack, StackProgress(stack=record.stack))
         if isinstance(record, StageStarted):
             state.stage = record.stage

@@ -12,7 +12,6 @@ import re
 import subprocess
 import threading
 from collections.abc import Mapping
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from pulumi.automation import errors as auto_errors
 from pulumi.automation import events as auto_events
 
 from infra import pulumi_cli
+from infra.engine import history
+from infra.engine.causes import GENERIC_FAILURES, explain, failure_hint, find_cause
 from infra.engine.failures import EngineFailed, ResourceFailed, StackLocked, StackMissing
 from infra.engine.target import ConfigEntry, Program, StackTarget, WorkspaceSettings, prepare
 from infra.engine.workspace import (
@@ -32,9 +33,19 @@ from infra.engine.workspace import (
     UpdateInfo,
     Workspace,
     WorkspaceFactory,
+    holds_data,
 )
 from infra.errors import MeshError
-from infra.progress import CliInstall, EngineMessage, ProgressSink, ResourceStep, Stage, StepStatus, ignore
+from infra.progress import (
+    CliInstall,
+    EngineMessage,
+    EngineSummary,
+    ProgressSink,
+    ResourceStep,
+    Stage,
+    StepStatus,
+    ignore,
+)
 
 #: Errors of the Automation API that `translate` turns into `MeshError`s.
 ENGINE_ERRORS = (auto_errors.CommandError, auto_errors.InvalidVersionError, FileNotFoundError)
@@ -58,6 +69,22 @@ def resource_of(urn: str) -> tuple[str, str]:
     return parts[2].rsplit("$", 1)[-1], "::".join(parts[3:])
 
 
+#: Steps the engine takes as halves of another (a replacement, a discarded state); it counts only the whole.
+NON_LOGICAL_OPS = frozenset(
+    {
+        "create-replacement",
+        "delete-replaced",
+        "discard-replaced",
+        "remove-pending-replace",
+        "read-replacement",
+    }
+)
+
+
+def _op(meta: auto_events.StepEventMetadata) -> str:
+    return str(getattr(meta.op, "value", meta.op))
+
+
 def _custom(meta: auto_events.StepEventMetadata) -> bool:
     """Whether a step is on a cloud resource (not the stack, a provider or a component)."""
     if meta.type.startswith("pulumi:"):
@@ -68,12 +95,25 @@ def _custom(meta: auto_events.StepEventMetadata) -> bool:
     return not meta.type.startswith("mesh:")
 
 
+def _logical(meta: auto_events.StepEventMetadata) -> bool:
+    """Whether the engine counts this step in its summary (older engines do not say; infer it)."""
+    if meta.logical is not None:
+        return bool(meta.logical)
+    return _op(meta) not in NON_LOGICAL_OPS
+
+
+def _protected(meta: auto_events.StepEventMetadata) -> bool:
+    return any(state is not None and bool(state.protect) for state in (meta.old, meta.new))
+
+
 class EventReader:
     """Turns one operation's engine events into progress records, and remembers what it needs.
 
     Keeps the announced steps (the replace guard reads them) and the error messages by
-    resource (a failed update names the resource from them). Never raises: it runs on
-    the Automation API's event thread.
+    resource (a failed update names the resource from them). Every resource step is
+    reported, the stack's and components' too (marked `custom=False`), so that a ledger
+    can count them as the engine does. Never raises: it runs on the Automation API's
+    event thread.
     """
 
     def __init__(self, stack: str, stage: Stage, sink: ProgressSink) -> None:
@@ -87,39 +127,51 @@ class EventReader:
 
     def __call__(self, event: auto_events.EngineEvent) -> None:
         with contextlib.suppress(Exception):
-            self._read(event)
+            self.read(event)
 
     def _step(self, meta: auto_events.StepEventMetadata, status: StepStatus) -> None:
         type_, name = resource_of(meta.urn)
+        type_ = meta.type or type_
         self.sink(
             ResourceStep(
                 stack=self.stack,
                 stage=self.stage,
                 urn=meta.urn,
-                type=meta.type or type_,
+                type=type_,
                 name=name,
-                op=str(getattr(meta.op, "value", meta.op)),
+                op=_op(meta),
                 status=status,
+                custom=_custom(meta),
+                logical=_logical(meta),
+                holds_data=holds_data(type_),
+                protected=_protected(meta),
             )
         )
 
-    def _read(self, event: auto_events.EngineEvent) -> None:
+    def read(self, event: auto_events.EngineEvent) -> None:
+        """Report one event (raises on a malformed one; the live path calls the instance instead)."""
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
             if _custom(meta):
-                op = str(getattr(meta.op, "value", meta.op))
                 _, name = resource_of(meta.urn)
-                self.steps.append(PlannedStep(urn=meta.urn, type=meta.type, name=name, op=op))
-                self._step(meta, StepStatus.STARTED)
+                self.steps.append(PlannedStep(urn=meta.urn, type=meta.type, name=name, op=_op(meta)))
+            self._step(meta, StepStatus.STARTED)
         elif event.res_outputs_event is not None:
-            meta = event.res_outputs_event.metadata
-            if _custom(meta):
-                self._step(meta, StepStatus.DONE)
+            self._step(event.res_outputs_event.metadata, StepStatus.DONE)
         elif event.res_op_failed_event is not None:
             meta = event.res_op_failed_event.metadata
             self.failed_urns.append(meta.urn)
-            if _custom(meta):
-                self._step(meta, StepStatus.FAILED)
+            self._step(meta, StepStatus.FAILED)
+        elif event.summary_event is not None:
+            summary = event.summary_event
+            self.sink(
+                EngineSummary(
+                    stack=self.stack,
+                    changes=op_counts(summary.resource_changes),
+                    seconds=int(summary.duration_seconds or 0),
+                    maybe_corrupt=bool(summary.maybe_corrupt),
+                )
+            )
         elif event.diagnostic_event is not None:
             diag = event.diagnostic_event
             severity = str(diag.severity or "")
@@ -136,6 +188,207 @@ class EventReader:
             self.sink(EngineMessage(stack=self.stack, severity=severity, message=message, urn=urn or None))
 
 
+# --- Engine events as JSON lines, both ways --------------------------------------------------
+
+#: The kinds of event this version of the Automation API reads; others (newer engines) are skipped.
+EVENT_KINDS = (
+    "cancelEvent",
+    "stdoutEvent",
+    "diagnosticEvent",
+    "preludeEvent",
+    "summaryEvent",
+    "resourcePreEvent",
+    "resOutputsEvent",
+    "resOpFailedEvent",
+    "policyEvent",
+    "startDebuggingEvent",
+)
+STEP_KINDS = ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent")
+_OPS = frozenset(op.value for op in auto_events.OpType)
+_DIFF_KINDS = frozenset(kind.value for kind in auto_events.DiffKind)
+
+
+def event_problem(data: Any) -> str | None:
+    """Why one decoded log line is not an engine event this reader understands (None when it is)."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object (an engine event), found {type(data).__name__}"
+    kinds = [k for k in data if k.endswith("Event")]
+    if not kinds:
+        return "no event in this object (expected a key such as resourcePreEvent or summaryEvent)"
+    if len(kinds) > 1:
+        return f"several events in one line ({', '.join(sorted(kinds))}); the engine writes one per line"
+    kind = kinds[0]
+    body = data[kind]
+    if not isinstance(body, dict):
+        return f"{kind} is not an object"
+    if kind in STEP_KINDS:
+        meta = body.get("metadata")
+        if not isinstance(meta, dict):
+            return f"{kind} has no metadata"
+        if not isinstance(meta.get("urn"), str) or not meta.get("urn"):
+            return f"{kind} names no resource (metadata.urn)"
+        if meta.get("op") not in _OPS:
+            return f"{kind} of {meta['urn']} has an unknown operation {meta.get('op')!r}"
+        for side in ("old", "new"):
+            if meta.get(side) is not None and not isinstance(meta[side], dict):
+                return f"{kind} of {meta['urn']}: metadata.{side} is not an object"
+        diff = meta.get("detailedDiff") or {}
+        if not isinstance(diff, dict) or any(
+            not isinstance(v, dict) or v.get("diffKind") not in _DIFF_KINDS for v in diff.values()
+        ):
+            return f"{kind} of {meta['urn']}: metadata.detailedDiff is malformed"
+    if kind == "summaryEvent" and not isinstance(body.get("resourceChanges") or {}, dict):
+        return "summaryEvent.resourceChanges is not an object"
+    if kind == "diagnosticEvent" and not isinstance(body.get("message", ""), str):
+        return "diagnosticEvent.message is not text"
+    return None
+
+
+def parse_event(data: dict[str, Any]) -> auto_events.EngineEvent | None:
+    """The `EngineEvent` of one log line already checked by `event_problem` (None for a kind this SDK does not read)."""
+    kinds = [k for k in data if k in EVENT_KINDS]
+    if not kinds:
+        return None
+    kind = kinds[0]
+    body = dict(data[kind])
+    if kind == "stdoutEvent":  # the SDK passes these bodies as keyword arguments
+        body = {"message": str(body.get("message", "")), "color": str(body.get("color", ""))}
+    elif kind == "preludeEvent":
+        body = {"config": body.get("config") or {}}
+    return auto_events.EngineEvent.from_json(
+        {"sequence": data.get("sequence", 0), "timestamp": data.get("timestamp", 0), kind: body}
+    )
+
+
+def _present(pairs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in pairs.items() if v is not None}
+
+
+def _state_json(state: auto_events.StepEventStateMetadata | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return _present(
+        {
+            "type": state.type,
+            "urn": state.urn,
+            "custom": state.custom,
+            "delete": state.delete,
+            "id": state.id,
+            "parent": state.parent,
+            "protect": state.protect,
+            "retainOnDelete": state.retain_on_delete,
+            "inputs": state.inputs,
+            "outputs": state.outputs,
+            "initErrors": state.init_errors,
+            "taint": state.taint,
+            "provider": state.provider,
+        }
+    )
+
+
+def _metadata_json(meta: auto_events.StepEventMetadata) -> dict[str, Any]:
+    diff = {
+        key: {"diffKind": str(getattr(d.diff_kind, "value", d.diff_kind)), "inputDiff": d.input_diff}
+        for key, d in (meta.detailed_diff or {}).items()
+    }
+    return _present(
+        {
+            "op": _op(meta),
+            "urn": meta.urn,
+            "type": meta.type,
+            "old": _state_json(meta.old),
+            "new": _state_json(meta.new),
+            "keys": meta.keys,
+            "diffs": meta.diffs,
+            "detailedDiff": diff or None,
+            "logical": meta.logical,
+            "provider": meta.provider,
+        }
+    )
+
+
+def event_json(event: auto_events.EngineEvent) -> dict[str, Any]:
+    """One engine event in the JSON shape `pulumi up --event-log` writes (what `parse_event` reads back).
+
+    The Automation API hands mesh parsed events, not the engine's lines, so mesh writes
+    them back from every field the API keeps.
+    """
+    line: dict[str, Any] = {"sequence": event.sequence, "timestamp": event.timestamp}
+    if event.cancel_event is not None:
+        line["cancelEvent"] = {}
+    elif event.stdout_event is not None:
+        line["stdoutEvent"] = {"message": event.stdout_event.message, "color": event.stdout_event.color}
+    elif event.diagnostic_event is not None:
+        d = event.diagnostic_event
+        line["diagnosticEvent"] = _present(
+            {
+                "urn": d.urn,
+                "prefix": d.prefix,
+                "message": d.message,
+                "color": d.color,
+                "severity": d.severity,
+                "streamId": d.stream_id,
+                "ephemeral": d.ephemeral,
+            }
+        )
+    elif event.prelude_event is not None:
+        line["preludeEvent"] = {"config": dict(event.prelude_event.config)}
+    elif event.summary_event is not None:
+        summary = event.summary_event
+        line["summaryEvent"] = {
+            "maybeCorrupt": summary.maybe_corrupt,
+            "durationSeconds": summary.duration_seconds,
+            "resourceChanges": {
+                str(getattr(op, "value", op)): n for op, n in (summary.resource_changes or {}).items()
+            },
+            "PolicyPacks": dict(summary.policy_packs or {}),
+        }
+    elif event.resource_pre_event is not None:
+        line["resourcePreEvent"] = _present(
+            {
+                "metadata": _metadata_json(event.resource_pre_event.metadata),
+                "planning": event.resource_pre_event.planning,
+            }
+        )
+    elif event.res_outputs_event is not None:
+        line["resOutputsEvent"] = _present(
+            {
+                "metadata": _metadata_json(event.res_outputs_event.metadata),
+                "planning": event.res_outputs_event.planning,
+            }
+        )
+    elif event.res_op_failed_event is not None:
+        failed = event.res_op_failed_event
+        line["resOpFailedEvent"] = {
+            "metadata": _metadata_json(failed.metadata),
+            "status": failed.status,
+            "steps": failed.steps,
+        }
+    elif event.policy_event is not None:
+        p = event.policy_event
+        line["policyEvent"] = _present(
+            {
+                "resourceUrn": p.resource_urn,
+                "message": p.message,
+                "color": p.color,
+                "policyName": p.policy_name,
+                "policyPackName": p.policy_pack_name,
+                "policyPackVersion": p.policy_pack_version,
+                "policyPackVersionTag": p.policy_pack_version_tag,
+                "enforcementLevel": p.enforcement_level,
+            }
+        )
+    elif event.start_debugging_event is not None:
+        line["startDebuggingEvent"] = {"config": dict(event.start_debugging_event.config)}
+    return line
+
+
+def planning(event: auto_events.EngineEvent) -> bool:
+    """Whether a step event was announced by a preview (the engine marks them `planning`)."""
+    body = event.resource_pre_event or event.res_outputs_event
+    return bool(body is not None and body.planning)
+
+
 # --- Error translation -------------------------------------------------------------------------
 
 _LOCK = re.compile(
@@ -145,7 +398,6 @@ _LOCK = re.compile(
 _URN = re.compile(r"urn:pulumi:[^\s\"'()\[\]]+")
 _DIAGNOSTIC_HEADER = re.compile(r"^ {2}(?P<type>\S+:\S+) \((?P<name>[^)]+)\):\s*$")
 _ERROR_LINE = re.compile(r"^\s*error:\s*(?P<text>.*)$")
-_GENERIC_ERRORS = ("update failed", "preview failed", "destroy failed", "refresh failed")
 MESSAGE_LIMIT = 700
 
 
@@ -157,7 +409,7 @@ def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def _is_generic(message: str) -> bool:
-    return message.lower().rstrip(".") in _GENERIC_ERRORS or message.startswith("update failed")
+    return bool(GENERIC_FAILURES.match(message.strip()))
 
 
 def diagnostics_from_text(text: str) -> list[tuple[str, str, str]]:
@@ -263,12 +515,15 @@ def _apply_command(target: StackTarget) -> str:
 def _resource_failure(
     e: auto_errors.CommandError, target: StackTarget, stage: Stage | str, reader: EventReader | None
 ) -> ResourceFailed | None:
-    hint = (
-        f"Fix the cause named above, then run `{_apply_command(target)}` "
-        "again: what was created is kept, and the next run continues from it."
-        if stage in (Stage.UPDATE, Stage.PREVIEW)
-        else f"Fix the cause named above and run the command again; `pulumi stack --stack {target.stack}` shows what is left."
-    )
+    def hint(reason: str, urn: str) -> str:
+        return failure_hint(
+            reason,
+            stack=target.stack,
+            urn=urn,
+            apply=_apply_command(target),
+            applying=stage in (Stage.UPDATE, Stage.PREVIEW),
+        )
+
     if reader is not None:
         by_urn = [(urn, message) for urn, message in reader.errors if urn and not _is_generic(message)]
         urns = reader.failed_urns or [urn for urn, _ in by_urn]
@@ -281,7 +536,7 @@ def _resource_failure(
                 reason = "; ".join(messages) if messages else first_error(output_of(e))
                 return ResourceFailed(
                     f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(reason)}",
-                    hint=hint,
+                    hint=hint(reason, urn),
                     urn=urn,
                 )
     text = output_of(e)
@@ -291,7 +546,7 @@ def _resource_failure(
         urns = [u for u in _URN.findall(text) if resource_of(u)[1] == name]
         return ResourceFailed(
             f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(clean(message))}",
-            hint=hint,
+            hint=hint(message, urns[0] if urns else ""),
             urn=urns[0] if urns else "",
         )
     for line in text.splitlines():
@@ -303,45 +558,10 @@ def _resource_failure(
             reason = clean(match["text"]).replace(urn, name)
             return ResourceFailed(
                 f"{_verb(stage)} stack {target.stack} failed at {type_} {name}: {shorten(reason)}",
-                hint=hint,
+                hint=hint(reason, urn),
                 urn=urn,
             )
     return None
-
-
-_KNOWN_CAUSES: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (
-        ("incorrect passphrase", "passphrase must be set", "failed to decrypt"),
-        "the passphrase does not unlock the stack's secrets",
-        "Use the passphrase the stack was created with: set PULUMI_CONFIG_PASSPHRASE or MESH_PASSPHRASE, "
-        "or restore <repo>/.mesh/passphrase from where it was kept.",
-    ),
-    (
-        (
-            "NoCredentialProviders",
-            "no valid credential sources",
-            "failed to refresh cached credentials",
-            "could not find default credentials",
-        ),
-        "no cloud credentials were found",
-        "Log in (`aws sso login`, `aws configure`, or set AWS_PROFILE; for GCP `gcloud auth application-default login`), then run `mesh doctor`.",
-    ),
-    (
-        (
-            "could not load plugin",
-            "failed to download plugin",
-            "no resource plugin",
-            "error downloading plugin",
-        ),
-        "a Pulumi provider plugin is missing and could not be downloaded",
-        "Pulumi downloads provider plugins on first use and needs internet for it; `mesh doctor` lists what is installed.",
-    ),
-    (
-        ("NoSuchBucket", "failed to open bucket", "unable to open bucket", "AccessDenied: Access Denied"),
-        "the state backend cannot be read",
-        "Check that the environment's backend bucket exists and your credentials may read and write it (`mesh doctor`).",
-    ),
-)
 
 
 def translate(
@@ -376,12 +596,12 @@ def translate(
         failure = _resource_failure(e, target, stage, reader)
         if failure is not None:
             return failure
-        for needles, what, hint in _KNOWN_CAUSES:
-            if any(n.lower() in text.lower() for n in needles):
-                return EngineFailed(
-                    f"{_verb(stage)} stack {target.stack} failed: {what} ({shorten(first_error(text), 300)}).",
-                    hint=hint,
-                )
+        cause = find_cause(text)
+        if cause is not None:
+            return EngineFailed(
+                f"{_verb(stage)} stack {target.stack} failed: {cause.what} ({shorten(first_error(text), 300)}).",
+                hint=explain(cause, stack=target.stack, apply=_apply_command(target)),
+            )
         return EngineFailed(
             f"{_verb(stage)} stack {target.stack} failed: {shorten(first_error(text))}",
             hint="Run with --debug for Pulumi's full output.",
@@ -399,6 +619,19 @@ def op_counts(summary: Mapping[Any, int] | None) -> dict[str, int]:
 
 def _plain_outputs(outputs: Mapping[str, auto.OutputValue]) -> dict[str, Any]:
     return {k: (SECRET_MASK if v.secret else v.value) for k, v in outputs.items()}
+
+
+def _cli_json(workspace: auto.Workspace, args: list[str]) -> str:
+    """What the CLI prints for `args` in `workspace` (its folder, PULUMI_HOME and environment).
+
+    mesh reads `--json` outputs itself (`infra.engine.history`) rather than through the
+    Automation API's parsed objects, which drop fields and reject some timestamps.
+    """
+    if not isinstance(workspace, auto.LocalWorkspace):
+        raise TypeError("mesh runs local workspaces only")
+    env = {"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}
+    env |= dict(workspace.env_vars or {})
+    return workspace.pulumi_command.run(args, workspace.work_dir, env).stdout
 
 
 class AutomationStack:
@@ -452,14 +685,17 @@ class AutomationStack:
         """`pulumi cancel`."""
         self._stack.cancel()
 
+    def _history(self, *extra: str) -> list[UpdateInfo]:
+        args = ["stack", "history", "--json", "--stack", self._stack.name, *extra]
+        return history.read_stack_history(_cli_json(self._stack.workspace, args))
+
     def info(self) -> UpdateInfo | None:
         """The last entry of `pulumi stack history`."""
-        summary = self._stack.info(show_secrets=False)
-        if summary is None:
-            return None
-        return UpdateInfo(
-            kind=summary.kind, result=summary.result, start_time=summary.start_time, end_time=summary.end_time
-        )
+        return history.last_operation(self._history("--page-size", "1", "--page", "1"))
+
+    def history(self) -> list[UpdateInfo]:
+        """`pulumi stack history --json`, newest first."""
+        return self._history()
 
 
 class AutomationWorkspace:
@@ -520,20 +756,26 @@ class AutomationWorkspace:
         )
 
     def list_stacks(self) -> list[StackListing]:
-        """`pulumi stack ls`."""
-        return [
-            StackListing(
-                name=s.name,
-                last_update=s.last_update.replace(tzinfo=UTC) if s.last_update else None,
-                update_in_progress=s.update_in_progress,
-                resource_count=s.resource_count,
-            )
-            for s in self._local().list_stacks()
-        ]
+        """`pulumi stack ls --json`."""
+        return history.read_stack_listing(_cli_json(self._local(), ["stack", "ls", "--json"]))
 
     def remove_stack(self, name: str) -> None:
         """`pulumi stack rm`."""
         self._local().remove_stack(name)
+
+
+def supported_cli_versions() -> tuple[str, str]:
+    """The Pulumi CLI versions this Automation SDK accepts: (lowest, first refused).
+
+    The SDK refuses a CLI older than its minimum or of a newer major version
+    (`pulumi.automation._cmd._parse_and_validate_pulumi_version`).
+    """
+    from importlib.metadata import version  # noqa: PLC0415 - only `mesh doctor` asks
+
+    from pulumi.automation._minimum_version import _MINIMUM_VERSION  # noqa: PLC0415 - as above
+
+    major = int(version("pulumi").split(".")[0])
+    return str(_MINIMUM_VERSION), f"{major + 1}.0.0"
 
 
 def _install_cli(root: Path) -> auto.PulumiCommand:

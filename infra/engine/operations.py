@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from infra.engine import automation
@@ -23,6 +24,7 @@ from infra.engine.automation import (
     shorten,
     translate,
 )
+from infra.engine.eventlog import EventLogs, EventLogWriter, run_id
 from infra.engine.failures import DestructiveChangeBlocked, EngineFailed, ProtectedEnvironment
 from infra.engine.target import StackTarget, WorkspaceSettings
 from infra.engine.workspace import (
@@ -41,11 +43,17 @@ class Engine:
     """Preview, update, destroy, refresh, outputs, list and cancel stacks.
 
     Safe to use from several threads at once (one stack per thread). Every method
-    returns a typed result or raises a `MeshError`.
+    returns a typed result or raises a `MeshError`. Every preview, update, destroy and
+    refresh keeps its engine event log (`infra.engine.eventlog`): under each stack's
+    `.mesh/events`, or under `event_logs.root` when given; `event_log_paths` lists them.
     """
 
     def __init__(
-        self, *, workspaces: WorkspaceFactory | None = None, on_progress: ProgressSink = ignore
+        self,
+        *,
+        workspaces: WorkspaceFactory | None = None,
+        on_progress: ProgressSink = ignore,
+        event_logs: EventLogs | None = None,
     ) -> None:
         self._on_progress = on_progress
         self._workspaces = (
@@ -53,6 +61,10 @@ class Engine:
         )
         self._handles: dict[tuple[str, str], StackHandle] = {}
         self._lock = threading.Lock()
+        logs = event_logs or EventLogs()
+        self._event_logs = logs if logs.run else EventLogs(root=logs.root, run=run_id())
+        self.event_log_paths: list[Path] = []
+        self.event_log_problems: list[str] = []
 
     def ready(self) -> None:
         """Raise a `MeshError` now when no stack could run (no Pulumi CLI, and none can be installed)."""
@@ -96,10 +108,21 @@ class Engine:
 
     @contextlib.contextmanager
     def _stage(self, target: StackTarget, stage: Stage, reader: EventReader) -> Iterator[dict[str, Any]]:
-        """Report the stage's start and end, and translate what it raises."""
+        """Report the stage's start and end, keep its event log, and translate what it raises.
+
+        The yielded dict's `on_event` writes each engine event to the log, then reads it.
+        """
         self._emit(StageStarted(stack=target.stack, stage=stage, planned=target.planned_resources))
         started = time.monotonic()
-        result: dict[str, Any] = {"changes": {}}
+        log = EventLogWriter(
+            self._event_logs.path(target.settings.mesh_dir, target.stack, stage), automation.event_json
+        )
+
+        def on_event(event: Any) -> None:
+            log(event)
+            reader(event)
+
+        result: dict[str, Any] = {"changes": {}, "on_event": on_event}
         ok = False
         try:
             yield result
@@ -107,6 +130,14 @@ class Engine:
         except ENGINE_ERRORS as e:
             raise translate(e, target, stage, reader) from e
         finally:
+            log.close()
+            with self._lock:
+                if log.written is not None:
+                    self.event_log_paths.append(log.written)
+                if log.problem is not None:
+                    self.event_log_problems.append(
+                        f"{target.stack}: the event log {log.path} stopped: {log.problem}"
+                    )
             result["seconds"] = time.monotonic() - started
             self._emit(
                 StageFinished(
@@ -124,7 +155,7 @@ class Engine:
         with self._stage(target, Stage.PREVIEW, reader) as result:
             handle = self._open(target, create=True)
             warnings = self._tag(handle, target)
-            result["changes"] = op_counts(handle.preview(on_event=reader))
+            result["changes"] = op_counts(handle.preview(on_event=result["on_event"]))
         return PreviewReport(
             stack=target.stack,
             changes=result["changes"],
@@ -137,7 +168,7 @@ class Engine:
         reader = EventReader(target.stack, Stage.UPDATE, self._on_progress)
         with self._stage(target, Stage.UPDATE, reader) as result:
             handle = self._open(target, create=True)
-            changes, outputs = handle.up(on_event=reader)
+            changes, outputs = handle.up(on_event=result["on_event"])
             result["changes"] = op_counts(changes)
         return UpdateReport(
             stack=target.stack,
@@ -153,7 +184,7 @@ class Engine:
         reader = EventReader(target.stack, Stage.DESTROY, self._on_progress)
         with self._stage(target, Stage.DESTROY, reader) as result:
             handle = self._open(target, create=False)
-            result["changes"] = op_counts(handle.destroy(on_event=reader))
+            result["changes"] = op_counts(handle.destroy(on_event=result["on_event"]))
         return UpdateReport(
             stack=target.stack,
             stage=Stage.DESTROY,
@@ -167,7 +198,7 @@ class Engine:
         reader = EventReader(target.stack, Stage.REFRESH, self._on_progress)
         with self._stage(target, Stage.REFRESH, reader) as result:
             handle = self._open(target, create=False)
-            result["changes"] = op_counts(handle.refresh(on_event=reader))
+            result["changes"] = op_counts(handle.refresh(on_event=result["on_event"]))
         return UpdateReport(
             stack=target.stack,
             stage=Stage.REFRESH,
@@ -217,6 +248,15 @@ class Engine:
             raise EngineFailed(
                 f"Listing the stacks of {environment} in {settings.backend_url} failed: {shorten(first_error(output_of(e)))}",
                 hint="Check the backend and your credentials with `mesh doctor`.",
+            ) from e
+
+    def history(self, settings: WorkspaceSettings, stack: str) -> list[UpdateInfo]:
+        """Every operation on `stack`, newest first (`pulumi stack history --json`)."""
+        try:
+            return self._workspaces.open(settings, None).select_stack(stack).history()
+        except ENGINE_ERRORS as e:
+            raise EngineFailed(
+                f"Reading the history of {stack} failed: {shorten(first_error(output_of(e)))}"
             ) from e
 
     def last_update(self, settings: WorkspaceSettings, stack: str) -> UpdateInfo | None:

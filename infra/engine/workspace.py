@@ -37,6 +37,13 @@ STATEFUL_TYPES = frozenset(
     }
 )
 DESTRUCTIVE_OPS = frozenset({"replace", "delete", "create-replacement", "delete-replaced"})
+
+
+def holds_data(type_: str) -> bool:
+    """Whether replacing or deleting a resource of `type_` loses data (the one reader of `STATEFUL_TYPES`)."""
+    return type_ in STATEFUL_TYPES
+
+
 NO_CHANGE_OPS = frozenset({"same", "read", "refresh"})
 SECRET_MASK = "[secret]"
 
@@ -73,7 +80,7 @@ class PreviewReport:
         """Stateful resources the update would replace or delete (one entry per resource)."""
         found: dict[str, PlannedStep] = {}
         for step in self.steps:
-            if step.op not in DESTRUCTIVE_OPS or step.type not in STATEFUL_TYPES:
+            if step.op not in DESTRUCTIVE_OPS or not holds_data(step.type):
                 continue
             # A replacement is announced as several steps; name it by "replace" when present.
             if step.urn not in found or step.op in ("replace", "delete"):
@@ -105,12 +112,15 @@ class StackListing:
 
 @dataclass(frozen=True)
 class UpdateInfo:
-    """The last operation on a stack."""
+    """One operation in a stack's history (`pulumi stack history`)."""
 
     kind: str
     result: str
     start_time: datetime | None = None
     end_time: datetime | None = None
+    version: int | None = None
+    resource_changes: dict[str, int] | None = None
+    message: str = ""
 
 
 class StackHandle(Protocol):
@@ -154,6 +164,10 @@ class StackHandle(Protocol):
 
     def info(self) -> UpdateInfo | None:
         """The last operation, None when the stack never ran one."""
+        ...
+
+    def history(self) -> list[UpdateInfo]:
+        """Every operation on the stack, newest first (`pulumi stack history --json`)."""
         ...
 
 

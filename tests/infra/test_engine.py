@@ -334,12 +334,17 @@ def test_preview_creates_the_stack_sets_config_and_tags_and_reports_progress(req
     kinds = [type(r).__name__ for r in records]
     assert kinds[0] == "StageStarted" and kinds[-1] == "StageFinished"
     steps = [r for r in records if isinstance(r, ResourceStep)]
-    assert [(r.name, r.status) for r in steps] == [
+    assert [(r.name, r.status) for r in steps if r.custom] == [
         ("sales-orders-bucket", StepStatus.STARTED),
         ("sales-orders-bucket", StepStatus.DONE),
         ("sales-orders-producer", StepStatus.STARTED),
         ("sales-orders-producer", StepStatus.DONE),
-    ], "components, providers and the stack itself are not counted"
+    ], "only cloud resources count towards the planned total"
+    assert [(r.type, r.custom) for r in steps if not r.custom] == [
+        ("pulumi:pulumi:Stack", False),
+        ("mesh:aws:DataProduct", False),
+        ("pulumi:providers:aws", False),
+    ], "the stack, components and providers are reported too, marked as such"
     assert records[0] == StageStarted(stack=stack, stage=Stage.PREVIEW, planned=2)
     finished = records[-1]
     assert isinstance(finished, StageFinished) and finished.ok and finished.changes == {"create": 2}
