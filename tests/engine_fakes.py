@@ -7,10 +7,12 @@ in memory, follows a per-stack `Script`, and records what mesh asked of it.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pulumi.automation import CommandResult
@@ -25,6 +27,25 @@ from infra.errors import MeshError
 def command_error(stderr: str = "", stdout: str = "", code: int = 255) -> auto_errors.CommandError:
     """An error exactly as `PulumiCommand.run` raises it for a failed CLI call."""
     return auto_errors.create_command_error(CommandResult(stdout=stdout, stderr=stderr, code=code))
+
+
+EVENT_LOGS = Path(__file__).resolve().parent / "engine_events"
+
+
+def recorded(name: str) -> tuple[list[EngineEvent], dict[str, int]]:
+    """The events of a recorded log in `tests/engine_events`, and the counts of its summary event.
+
+    Parsed directly with the Automation API's `EngineEvent.from_json`, as its event
+    stream does, so a fake stack can stream them to mesh exactly as a real one would.
+    """
+    events, changes = [], {}
+    for line in (EVENT_LOGS / name).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            data = json.loads(line)
+            events.append(EngineEvent.from_json(data))
+            if "summaryEvent" in data:
+                changes = {k: v for k, v in data["summaryEvent"]["resourceChanges"].items() if v}
+    return events, changes
 
 
 # --- The fake workspace ------------------------------------------------------------------
@@ -42,6 +63,17 @@ class Script:
     errors: dict[str, Exception] = field(default_factory=dict)  # operation -> raised
     delay: float = 0.0
     info: UpdateInfo | None = None
+    history: list[UpdateInfo] = field(default_factory=list)
+
+    @classmethod
+    def recorded(cls, *, preview: str | None = None, up: str | None = None) -> Script:
+        """A stack that streams recorded logs of `tests/engine_events` for its preview and update."""
+        script = cls()
+        if preview is not None:
+            script.preview_events, script.preview_changes = recorded(preview)
+        if up is not None:
+            script.up_events, script.up_changes = recorded(up)
+        return script
 
 
 class FakeStack:
@@ -102,6 +134,9 @@ class FakeStack:
 
     def info(self) -> UpdateInfo | None:
         return self.script.info
+
+    def history(self) -> list[UpdateInfo]:
+        return list(self.script.history)
 
 
 class FakeWorkspace:

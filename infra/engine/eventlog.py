@@ -36,7 +36,7 @@ EVENTS_FOLDER = "events"
 SUFFIX = ".jsonl"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _URN_STACK = re.compile(r"^urn:pulumi:(?P<stack>[^:]+)::")
-_MESH_NAME = re.compile(r"-(?P<stage>preview|update|destroy|refresh)(?:-\d+)?$")
+_MESH_NAME = re.compile(r"^\d{8}T\d{6}Z-(?P<stage>preview|update|destroy|refresh)(?:-\d+)?$")
 
 
 class EventLogInvalid(MeshError):
@@ -187,6 +187,8 @@ def read_event_log(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _stack_of(entries: list[tuple[int, dict[str, Any]]], path: Path) -> str:
+    if _MESH_NAME.match(path.stem):
+        return path.parent.name  # mesh's own log: its folder is the stack
     for _, data in entries:
         for body in data.values():
             if not isinstance(body, dict):

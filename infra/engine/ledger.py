@@ -306,17 +306,21 @@ class RunLedger:
             counted=counted,
             failures=failures,
             warnings=list(self._warnings),
-            interruption=self._interruption(cancelled, midway=midway) if stopped else "",
+            interruption=self._interruption(cancelled, ended=summary is not None or finished is not None)
+            if stopped
+            else "",
             seconds=self._summary.seconds if self._summary is not None else 0,
             maybe_corrupt=bool(self._summary and self._summary.maybe_corrupt),
         )
 
-    def _interruption(self, cancelled: list[str], *, midway: bool) -> str:
+    def _interruption(self, cancelled: list[str], *, ended: bool) -> str:
         if cancelled:
             return f"the engine says: {cancelled[0]}"
-        if midway:
-            return "the engine stopped while resources were still being changed"
-        return "the log ends before the engine's summary: the run was stopped (killed, crashed or cut off)"
+        if not ended:
+            return (
+                "the log ends before the engine's summary: the run was stopped (killed, crashed or cut off)"
+            )
+        return "the engine stopped while resources were still being changed"
 
     def _hint(self, message: str, urn: str) -> str:
         return failure_hint(

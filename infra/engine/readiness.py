@@ -83,9 +83,44 @@ def _check_cli() -> tuple[Check, pulumi_cli.CliLocation | None]:
             ),
             None,
         )
+    supported = _version_support(version)
+    if supported is not None:
+        return (
+            Check(
+                "Pulumi CLI",
+                CheckStatus.FAIL,
+                f"v{version} at {location.binary} ({location.source}): {supported}",
+                f"Install Pulumi v{pulumi_cli.PULUMI_VERSION}, the release mesh is built with. "
+                + pulumi_cli.INSTALL_HELP.format(root=pulumi_cli.install_root()),
+            ),
+            None,
+        )
     return Check(
         "Pulumi CLI", CheckStatus.PASS, f"v{version} at {location.binary} ({location.source})"
     ), location
+
+
+def _version_key(version: str) -> tuple[int, int, int] | None:
+    core = version.strip().removeprefix("v").split("-", 1)[0].split("+", 1)[0]
+    parts = core.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def _version_support(version: str) -> str | None:
+    """Why the Automation SDK mesh uses would refuse CLI `version` (None when it accepts it)."""
+    from infra.engine.automation import supported_cli_versions  # noqa: PLC0415 - imports Pulumi; doctor only
+
+    lowest, refused = supported_cli_versions()
+    found, low, high = _version_key(version), _version_key(lowest), _version_key(refused)
+    if found is None or low is None or high is None:
+        return f"the version {version!r} cannot be read, so the Automation SDK would refuse it"
+    if found < low:
+        return f"older than v{lowest}, the oldest the Automation SDK accepts (it supports v{lowest} up to, not including, v{refused})"
+    if found >= high:
+        return f"a newer major version than the Automation SDK supports (v{lowest} up to, not including, v{refused})"
+    return None
 
 
 def _package_version(package: str) -> str | None:
