@@ -129,7 +129,8 @@ def finished_line(record: StageFinished) -> str:
 
 def run_lines(record: RunRecord) -> list[str]:
     """What an operation's record adds to its closing line: data at risk, unfinished work, failures and fixes."""
-    from infra.engine.ledger import Outcome, RunResult  # infra.engine imports Pulumi
+    from infra.engine.causes import explain, find_cause  # infra.engine imports Pulumi
+    from infra.engine.ledger import Outcome, RunResult
 
     lines: list[str] = []
     preview = record.stage is Stage.PREVIEW
@@ -168,6 +169,9 @@ def run_lines(record: RunRecord) -> list[str]:
         )
     for warning in record.warnings:
         lines.append(f"  warning: {warning}")
+        cause = find_cause(warning)
+        if cause is not None:
+            lines.append(f"    Hint: {explain(cause, stack=record.stack)}")
     return lines
 
 

@@ -48,8 +48,8 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "pending-operations",
         (
-            "with pending operations",
             "resource(s) with pending operations",
+            "pending operations from previous deployment",
         ),
         "an earlier run was interrupted while it changed resources, so the engine does not know their state",
         "Check those resources in the cloud console, then run `pulumi refresh --stack {stack}` "
