@@ -9,8 +9,16 @@ Layout (small modules, each named for what it holds):
 - `automation`: the real workspaces over `pulumi.automation` — the only module of
   mesh that imports it — with the engine-event reader, the error translation and
   the Pulumi CLI lookup/installation.
-- `operations`: `Engine` (preview, up, destroy, refresh, outputs, cancel, list) and
-  the replace guard.
+- `operations`: `Engine` (preview, up, destroy, refresh, outputs, cancel, list,
+  history) and the replace guard; every operation keeps its event log.
+- `eventlog`: where event logs go, writing them, reading them back with located
+  errors, and replaying one (`mesh events`).
+- `ledger`: what one operation did, folded from its progress records (live or
+  replayed) and counted as the engine counts.
+- `causes`: what the engine's error texts mean and how to fix each (shared by the
+  translation of failed CLI calls and the ledger).
+- `history`: stack listings and histories read from the CLI's JSON; TTL decisions
+  and the time a product was provisioned.
 - `provision`: several requests at once — plan, preview, confirm, apply.
 - `status`: every stack of the project, per environment.
 - `readiness`: `mesh doctor`'s checks.
@@ -27,6 +35,7 @@ from infra.engine.automation import (
     resolve_command,
     translate,
 )
+from infra.engine.eventlog import EventLogInvalid, EventLogs, Replay, replay
 from infra.engine.failures import (
     DestructiveChangeBlocked,
     EngineFailed,
@@ -37,6 +46,8 @@ from infra.engine.failures import (
     StackLocked,
     StackMissing,
 )
+from infra.engine.history import expiry, provisioned_at, read_stack_history, read_stack_listing
+from infra.engine.ledger import RunLedger, RunRecord, RunResult
 from infra.engine.operations import Engine, check_destructive, check_protected
 from infra.engine.provision import (
     ProvisionReport,
@@ -83,6 +94,8 @@ __all__ = [
     "DestructiveChangeBlocked",
     "Engine",
     "EngineFailed",
+    "EventLogInvalid",
+    "EventLogs",
     "EventReader",
     "GuardrailsBlocked",
     "PlannedStep",
@@ -90,7 +103,11 @@ __all__ = [
     "PreviewReport",
     "ProtectedEnvironment",
     "ProvisionReport",
+    "Replay",
     "ResourceFailed",
+    "RunLedger",
+    "RunRecord",
+    "RunResult",
     "RunStatus",
     "StackHandle",
     "StackListing",
@@ -109,13 +126,18 @@ __all__ = [
     "check_destructive",
     "check_protected",
     "default_workspaces",
+    "expiry",
     "passphrase_env",
     "plan_product_runs",
     "platform_target",
     "prepare",
     "product_target",
     "provision_stacks",
+    "provisioned_at",
+    "read_stack_history",
+    "read_stack_listing",
     "readiness_checks",
+    "replay",
     "resolve_command",
     "run_parallel",
     "stack_config",

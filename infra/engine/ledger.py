@@ -18,7 +18,7 @@ their end like cloud resources. Nothing here imports Pulumi.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -241,13 +241,10 @@ class RunLedger:
         if step.logical:
             resource.op = step.op
         key = (step.urn, step.op)
-        if step.status is StepStatus.STARTED:
-            self._started.setdefault(key, step)
-        elif step.status is StepStatus.DONE:
-            self._started.setdefault(key, step)
+        self._started.setdefault(key, step)  # a step may be reported only by its end
+        if step.status is StepStatus.DONE:
             self._done.add(key)
-        else:
-            self._started.setdefault(key, step)
+        elif step.status is StepStatus.FAILED:
             self._failed.add(key)
 
     def _completes_when_announced(self, step: ResourceStep) -> bool:
@@ -282,14 +279,16 @@ class RunLedger:
         for key, step in self._started.items():
             if self._counts(step) and key not in self._failed and self._complete(key, stopped=stopped):
                 counted[step.op] = counted.get(step.op, 0) + 1
+        resources = []
         for resource in self._resources.values():
             keys = [(resource.urn, op) for op in resource.steps]
             if any(k in self._failed for k in keys):
-                resource.outcome = Outcome.FAILED
+                outcome = Outcome.FAILED
             elif all(self._complete(k, stopped=stopped) for k in keys):
-                resource.outcome = Outcome.DONE
+                outcome = Outcome.DONE
             else:
-                resource.outcome = Outcome.UNFINISHED
+                outcome = Outcome.UNFINISHED
+            resources.append(replace(resource, outcome=outcome, steps=list(resource.steps)))
         failures = self._failures()
         if failures or (finished is not None and not finished.ok and not stopped):
             result = RunResult.FAILED
@@ -301,7 +300,7 @@ class RunLedger:
             stack=self.stack,
             stage=self.stage,
             result=result,
-            resources=list(self._resources.values()),
+            resources=resources,
             summary=summary,
             counted=counted,
             failures=failures,
