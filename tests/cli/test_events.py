@@ -183,3 +183,30 @@ def test_provision_renders_recorded_logs_live_exactly_as_mesh_events_replays_the
     update = _progress_lines(live.stderr, stack, "updating")
     assert f"{stack}:  + created aws:eks/cluster:Cluster eks-cluster" in update
     assert update[-1] == f"{stack}: updated in <time> (create 6)"
+
+
+def test_on_a_terminal_the_live_table_runs_and_the_closing_lines_still_print() -> None:
+    import io
+
+    from rich.console import Console
+
+    from cli.provision import LiveProgress
+    from infra.engine.eventlog import replay
+
+    screen = io.StringIO()
+    view = LiveProgress(console=Console(file=screen, force_terminal=True, width=200, soft_wrap=True))
+    assert view.animated
+
+    with view:
+        result = replay(EVENT_LOGS / "destroy-with-custom-resource-parent.json", view)
+
+    text = flat(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()))
+    assert result.record.ok
+    assert "! data at risk: deleted aws:s3/bucket:Bucket mybucket" in text
+    assert "- deleted aws:s3/bucket:Bucket mybucket" not in text, (
+        "per-resource lines are the table's job here"
+    )
+    (state,) = view.board.snapshot()
+    assert (state.stack, state.done, state.finished) == ("dev", 2, True), (
+        "two cloud resources; the stack is not one"
+    )
