@@ -1,7 +1,9 @@
 """The real workspaces, over `pulumi.automation`: the only module of mesh that imports it.
 
 Also here, because they read `pulumi.automation`'s types: the reader that turns engine
-events into progress records, the translation of its errors into `MeshError`s, and
+events into progress records, engine events as JSON lines both ways (mesh writes the
+event logs of its runs from the API's parsed events and reads saved logs back), the
+translation of its errors into `MeshError`s, the CLI versions the SDK accepts, and
 finding (or installing) the Pulumi CLI.
 """
 
@@ -381,12 +383,6 @@ def event_json(event: auto_events.EngineEvent) -> dict[str, Any]:
     elif event.start_debugging_event is not None:
         line["startDebuggingEvent"] = {"config": dict(event.start_debugging_event.config)}
     return line
-
-
-def planning(event: auto_events.EngineEvent) -> bool:
-    """Whether a step event was announced by a preview (the engine marks them `planning`)."""
-    body = event.resource_pre_event or event.res_outputs_event
-    return bool(body is not None and body.planning)
 
 
 # --- Error translation -------------------------------------------------------------------------
