@@ -6,6 +6,7 @@ confirmation prompt, and the renderers of changes and outputs.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -51,6 +52,7 @@ STAGE_WORDS = {
     Stage.REFRESH: ("refreshing", "refreshed"),
 }
 DEFAULT_PARALLEL = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: How a finished resource step reads: (mark, past tense, what a preview says).
 STEP_WORDS = {
     "create": ("+", "created", "would create"),
@@ -201,7 +203,9 @@ class LiveProgress:
             lines = self._fold(record)
         if self.enabled:
             for line in lines:
-                self.console.print(line, markup=False, highlight=False, emoji=False)
+                # Engine and provider text is untrusted: no markup, no emoji codes, no control characters.
+                shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+                self.console.print(shown, markup=False, highlight=False, emoji=False)
 
     def _fold(self, record: ProgressRecord) -> list[str]:
         """Keep `record` in its stack's ledger; the lines to print for it."""
@@ -230,13 +234,12 @@ class LiveProgress:
             planned = f" ({record.planned} resources planned)" if record.planned else ""
             return [f"{record.stack}: {STAGE_WORDS[record.stage][0]}{planned}…"]
         if isinstance(record, ResourceStep):
+            from infra.engine.ledger import completes_when_announced  # infra.engine imports Pulumi
+
             key = (record.stack, record.urn, record.op)
-            announced_done = (
-                not record.custom
-                and record.op != "delete"
-                and not record.type.startswith("pulumi:providers:")
-            )
-            if key in self._shown or (record.status is StepStatus.STARTED and not announced_done):
+            if key in self._shown or (
+                record.status is StepStatus.STARTED and not completes_when_announced(record)
+            ):
                 return []
             self._shown.add(key)
             return [f"{record.stack}:{step_line(record)}"]

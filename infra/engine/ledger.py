@@ -123,6 +123,11 @@ def ordered_changes(changes: dict[str, int]) -> dict[str, int]:
     return {op: changes[op] for op in (*known, *rest)}
 
 
+def completes_when_announced(step: ResourceStep) -> bool:
+    """A step that ends as the engine announces it: the stack's and components' (no cloud call), not deletions."""
+    return not step.custom and step.op != "delete" and not step.type.startswith("pulumi:providers:")
+
+
 def _name_of(urn: str) -> tuple[str, str]:
     parts = urn.split("::")
     if len(parts) < 4:
@@ -247,8 +252,9 @@ class RunLedger:
         elif step.status is StepStatus.FAILED:
             self._failed.add(key)
 
-    def _completes_when_announced(self, step: ResourceStep) -> bool:
-        return not step.custom and step.op != "delete" and not step.type.startswith("pulumi:providers:")
+    @staticmethod
+    def _completes_when_announced(step: ResourceStep) -> bool:
+        return completes_when_announced(step)
 
     def _complete(self, key: tuple[str, str], *, stopped: bool) -> bool:
         """Whether the step `key` ended (a stopped run leaves components' steps open; the stack's counts)."""

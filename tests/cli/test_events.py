@@ -210,3 +210,24 @@ def test_on_a_terminal_the_live_table_runs_and_the_closing_lines_still_print() -
     assert (state.stack, state.done, state.finished) == ("dev", 2, True), (
         "two cloud resources; the stack is not one"
     )
+
+
+def test_engine_text_is_shown_as_text_never_as_markup_or_terminal_control(tmp_path: Path) -> None:
+    lines = (EVENT_LOGS / "lifecycle-protect-3-delete-protected.json").read_text().splitlines(keepends=True)
+    hostile = {
+        "sequence": 0,
+        "timestamp": 0,
+        "diagnosticEvent": {
+            "message": "[bold red]boom[/] :m: \x1b]0;owned\x07 done\n",
+            "color": "raw",
+            "severity": "error",
+        },
+    }
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(lines[0] + json.dumps(hostile) + "\n" + "".join(lines[1:]))
+
+    result = events(str(path))
+
+    assert result.exit_code == 1
+    assert "[bold red]boom[/] :m: \\x1b]0;owned\\x07 done" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
