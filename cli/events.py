@@ -15,7 +15,7 @@ def events(
     file: Annotated[
         Path,
         typer.Argument(
-            help="An engine event log: one of mesh's (.mesh/events/<stack>/<run>-<operation>.jsonl) "
+            help="An engine event log: one of mesh's (.mesh/events/STACK/RUN-OPERATION.jsonl) "
             "or one written by `pulumi up --event-log`.",
             show_default=False,
         ),
