@@ -109,14 +109,10 @@ def _product(
     request = entry.loaded.request
     cloud = str(request.spec.cloud)
     env = environment or default_environment(platform, cloud)
-    live = health.environment if health is not None else None
-    # Show the contract of the environment whose live state the page shows.
-    if (
-        environment is None
-        and live in platform.environments
-        and cloud in platform.environments[live].clouds()
-    ):
-        env = live
+    if environment is None and health is not None and health.environment is not None:
+        # Show the contract of the environment whose live state the page shows, if it hosts the product.
+        hosted = platform.environments.get(health.environment)
+        env = health.environment if hosted is not None and cloud in hosted.clouds() else env
     spec = resolve(request, platform, env, request_dir=entry.loaded.path.parent)
     contract = data_contract(spec, platform)
     page = product_page(

@@ -276,7 +276,7 @@ def _environment() -> Environment:
     env.globals["site_js"] = Markup(js)
     # The page may run only this script and use only this style sheet, and load nothing:
     # were some text ever left unescaped, an injected script or a remote file still would not run.
-    env.globals["csp"] = (
+    env.globals["csp"] = Markup(
         f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; "
         "img-src 'self' data:; base-uri 'none'; form-action 'none'"
     )
