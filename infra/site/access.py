@@ -34,9 +34,16 @@ class AccessChange:
         return bool(self.added_ports)
 
 
+_RESOLVER = yaml.resolver.Resolver()
+
+
 def _scalar(text: str) -> str:
-    """`text` as a YAML plain scalar when it reads back as itself, else single-quoted."""
-    return text if yaml.safe_load(text) == text else f"'{text}'"
+    """`text` as a YAML plain scalar when it reads back as a string (`no` would not), else quoted.
+
+    Domain and port names are lowercase letters, digits and underscores, so single quotes
+    never need escaping."""
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    return text if tag == "tag:yaml.org,2002:str" else f"'{text}'"
 
 
 def _entry(domain: str, ports: list[str]) -> str:
