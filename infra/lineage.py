@@ -156,8 +156,8 @@ def lineage(requests: Iterable[DataProductRequest]) -> LineageGraph:
     for request in requests:
         pid = product_id(request.metadata.domain, request.metadata.name)
         nodes[pid] = LineageNode(pid, NodeKind.PRODUCT, pid)
-        for source in request.spec.input_ports:
-            ports.setdefault((source.product, pid, EdgeKind.INPUT), set()).add(source.port)
+        for reads in request.spec.input_ports:
+            ports.setdefault((reads.product, pid, EdgeKind.INPUT), set()).add(reads.port)
         for consumer in request.spec.access.consumers:
             ports.setdefault((pid, domain_id(consumer.domain), EdgeKind.GRANT), set()).update(consumer.ports)
     for source, target, _ in ports:
@@ -224,12 +224,12 @@ def _columns(graph: LineageGraph) -> list[list[str]]:
         return best
 
     flows = [n.id for n in graph.nodes if n.kind is not NodeKind.DOMAIN]
-    for node in flows:
-        visit(node)
+    for flow in flows:
+        visit(flow)
     last = max((depth[n] for n in flows), default=-1) + 1
     columns: list[list[str]] = [[] for _ in range(last + 1)]
-    for node in graph.nodes:  # in id order
-        columns[last if node.kind is NodeKind.DOMAIN else depth[node.id]].append(node.id)
+    for each in graph.nodes:  # in id order
+        columns[last if each.kind is NodeKind.DOMAIN else depth[each.id]].append(each.id)
     return [c for c in columns if c]
 
 

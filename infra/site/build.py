@@ -26,7 +26,7 @@ from markupsafe import Markup
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from infra.contract import data_contract
-from infra.errors import UsageError
+from infra.errors import MeshError, UsageError
 from infra.lineage import LineageGraph, LineageNode, NodeKind, lineage, render_svg
 from infra.platform import PlatformConfig
 from infra.site.health import HealthReport, read_health
@@ -236,11 +236,16 @@ def write_site(out: Path, files: dict[str, str]) -> None:
 
     The new site is written to a hidden sibling folder first; the previous site (if any)
     is moved aside, the new one renamed into place, and the old one removed. Relative
-    paths come from validated request names, never from free text.
+    paths come from validated request names, never from free text. A file system error
+    raises `MeshError` and leaves the previous site in place.
     """
     parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent)).resolve()
+    except OSError as e:
+        raise _unwritable(out, e) from e
+    old: Path | None = None
     try:
         for relative, text in files.items():
             target = staging / relative
@@ -249,16 +254,28 @@ def write_site(out: Path, files: dict[str, str]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(text.encode("utf-8"))
         _publishable(staging)
-        old = None
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            out.replace(old / "site")
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent)) / "site"
+            out.replace(old)
         staging.replace(out)
-    except BaseException:
+    except BaseException as e:
+        if old is not None and not out.exists():
+            old.replace(out)  # put the previous site back
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _unwritable(out, e) from e
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old.parent, ignore_errors=True)
+
+
+def _unwritable(out: Path, error: OSError) -> MeshError:
+    return MeshError(
+        f"cannot write the site to {out}: {error.strerror or error}",
+        hint="Check that the folder above it exists and is writable, or pass another --out.",
+    )
 
 
 def _publishable(folder: Path) -> None:

@@ -116,7 +116,7 @@ class ProductPage:
     def default_reader(self) -> str | None:
         """The reader whose access change the page shows first: the first one that needs a change."""
         needed = [c.reader for c in self.access if c.needed]
-        return (needed or [c.reader for c in self.access] or [None])[0]
+        return next(iter(needed or [c.reader for c in self.access]), None)
 
     @property
     def search_text(self) -> str:

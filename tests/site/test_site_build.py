@@ -87,6 +87,12 @@ def test_a_rebuild_replaces_the_previous_site(examples_repo: Path, tmp_path: Pat
         "no staging folder left behind"
     )
 
+    # A build that fails leaves the previous site as it was.
+    before = _files(site)
+    (examples_repo / "products" / "sales-orders.yaml").write_text("apiVersion: mesh/v1\nkind: DataProduct\n")
+    assert _build(str(examples_repo), "--out", str(site))[0] == 1
+    assert _files(site) == before
+
 
 def test_folders_it_must_not_replace_are_refused(examples_repo: Path, tmp_path: Path) -> None:
     mine = tmp_path / "mine"
@@ -180,7 +186,9 @@ def test_usage_and_input_errors_exit_with_their_codes(examples_repo: Path, tmp_p
             "no such file",
         ),
         ([str(examples_repo)], 2, "Missing option '--out'"),
+        ([str(examples_repo), "--out", str(tmp_path / "file" / "site")], 1, "cannot write the site to"),
     ]
+    (tmp_path / "file").write_text("")
     for args, want_code, message in cases:
         code, _, stderr = _build(*args)
         assert code == want_code, args

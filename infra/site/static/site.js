@@ -113,7 +113,7 @@
       });
       note.textContent = "Highlighted: " + id + ", what it is built from (upstream) and who reads it (downstream).";
       var target = svg.querySelector('.node.focus');
-      if (target && target.scrollIntoView) { target.scrollIntoView({block: "center", inline: "center"}); }
+      if (target && target.scrollIntoView) { target.scrollIntoView({block: "center", inline: "nearest"}); }
     }
 
     focus();
