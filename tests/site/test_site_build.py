@@ -237,3 +237,21 @@ def test_the_live_commands_are_still_there() -> None:
     assert result.exit_code == 0
     for command in ("search", "show", "build"):
         assert command in result.stdout
+
+
+def test_the_site_code_imports_no_cloud_sdk() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, infra.site, infra.lineage; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'pulumi', 'pulumi_aws', 'pulumi_gcp', 'boto3', 'botocore', 'moto'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=root, check=True
+    )
+
+    assert result.stdout.strip() == "[]"
