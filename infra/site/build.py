@@ -196,7 +196,6 @@ def build_site(
 
     site = SiteContext(
         organization=platform.organization,
-        product_count=len(pages),
         health_source=health_path.name if health_path is not None else None,
         health_environment=health.environment if health else None,
         health_generated_at=health.generated_at.isoformat() if health and health.generated_at else None,

@@ -298,7 +298,6 @@ class SiteContext:
     """What every page's header and footer say about the catalog as a whole."""
 
     organization: str
-    product_count: int
     health_source: str | None  # the health report's file name, when one was given
     health_environment: str | None
     health_generated_at: str | None

@@ -338,3 +338,14 @@ def test_the_page_policy_runs_no_script_but_its_own(tab: Tab, example_site: Path
 
     assert tab.page.evaluate("window.injected") is None
     assert any("Content Security Policy" in e for e in tab.errors)
+
+
+def test_lineage_svg_opens_on_its_own_with_its_styles(tab: Tab, example_site: Path) -> None:
+    tab.open((example_site / "lineage.svg").as_uri())
+
+    nodes = tab.page.eval_on_selector_all("g.node", "ns => ns.map(n => n.dataset.node)")
+    fill = tab.page.eval_on_selector("g.node.domain rect", "r => getComputedStyle(r).fill")
+
+    assert sorted(nodes) == sorted(n for n, _ in EXAMPLE_NODES)
+    assert fill == "rgb(255, 247, 230)"  # the domain colour from the embedded style sheet
+    tab.assert_clean()

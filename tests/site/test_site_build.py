@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from xml.etree import ElementTree
 
 import yaml
 from typer.testing import CliRunner
@@ -56,6 +57,11 @@ def test_builds_every_page_and_each_contract_as_contract_export_writes_it(
     )
     page = (tmp_path / "site" / "products" / "sales" / "orders.html").read_text()
     assert 'href="orders.odcs.yaml" download' in page
+    # lineage.svg stands alone: well-formed XML with its own styles.
+    svg = ElementTree.fromstring((tmp_path / "site" / "lineage.svg").read_bytes())
+    namespace = "{http://www.w3.org/2000/svg}"
+    assert svg.find(f"{namespace}style") is not None
+    assert len([g for g in svg.iter(f"{namespace}g") if "data-node" in g.attrib]) == 7
     assert "ODPS data product descriptor: not published yet" in page
 
 
