@@ -17,8 +17,6 @@ import pytest
 
 from infra.site import build_site
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 EXAMPLE_NODES = {
     ("finance/payroll", "product"),
     ("marketing/campaign-performance", "product"),
