@@ -1,20 +1,23 @@
 """The live state the static catalog shows: a health report, read from a file.
 
-The report is what `mesh health --output json` prints: one verdict per product and the
-freshness of each of its output ports. The catalog reads only the fields below and
-ignores any other, so the report can grow without breaking older sites:
+The report is what `mesh health --output json` prints: one verdict per product, why,
+and the freshness of each of its output ports. The catalog reads only the fields below
+and ignores any other (runs, access, time to data, ...), so the report can grow without
+breaking the site:
 
 ```json
 {
   "environment": "prod",                      // optional
-  "generatedAt": "2026-12-02T06:00:00Z",      // optional, ISO 8601
+  "now": "2026-12-02T06:00:00Z",              // optional, ISO 8601 (or "generatedAt")
   "products": {
     "sales/orders": {                         // domain/name
-      "verdict": "ok",                        // ok | warn | breach
-      "reasons": ["order_lines is 3 h late"], // optional, shown as given
-      "ports": [
+      "verdict": "warn",                      // ok | warn | breach
+      "reasons": [                            // optional; objects, or plain strings
+        {"level": "warn", "kind": "never", "message": "port daily_revenue has no data yet"}
+      ],
+      "ports": [                              // optional; state: ok | late | never | unknown
         {"name": "order_lines", "state": "ok", "newest": "2026-12-02T02:14:00Z"}
-      ]                                       // state: ok | late | never; newest optional
+      ]
     }
   }
 }
@@ -31,7 +34,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from infra.document import read_document
@@ -57,6 +68,7 @@ class PortState(StrEnum):
     OK = "ok"
     LATE = "late"
     NEVER = "never"  # no data has ever landed
+    UNKNOWN = "unknown"  # data landed, but the product has no freshness SLO to judge it by
 
 
 class _Report(BaseModel):
@@ -72,12 +84,28 @@ class PortHealth(_Report):
     newest: datetime | None = None
 
 
+class Reason(_Report):
+    """Why a product has its verdict: a message for people, and what kind of problem it is."""
+
+    message: Annotated[str, StringConstraints(max_length=2000)]
+    level: str | None = None
+    kind: str | None = None
+
+
 class ProductHealth(_Report):
     """One product's verdict, why, and its ports' freshness."""
 
     verdict: Verdict
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[Reason] = Field(default_factory=list)
     ports: list[PortHealth] = Field(default_factory=list)
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _plain_reasons(cls, value: object) -> object:
+        # A reason may also be given as its message alone.
+        if isinstance(value, list):
+            return [{"message": item} if isinstance(item, str) else item for item in value]
+        return value
 
     def port(self, name: str) -> PortHealth | None:
         """The health of the port called `name`, if the report has it."""
@@ -88,7 +116,7 @@ class HealthReport(_Report):
     """Every product's health in one environment, keyed by `domain/name`."""
 
     environment: str | None = None
-    generated_at: datetime | None = None
+    generated_at: datetime | None = Field(default=None, validation_alias=AliasChoices("now", "generatedAt"))
     products: dict[Annotated[str, StringConstraints(pattern=PRODUCT_KEY)], ProductHealth]
 
 

@@ -155,11 +155,14 @@ def test_a_product_page_lists_its_columns(tab: Tab, example_site: Path) -> None:
     about = tab.page.inner_text("dl.about")
     assert "sales-data@example.com" in about and "data at most 24 hours old" in about
     # The live state: the verdict, its reason, and each port's freshness.
-    assert "daily_revenue has never received data" in about
-    assert tab.page.inner_text("section[data-port=daily_revenue] h3").split() == [
-        "daily_revenue",
-        "iceberg",
-        "never",
+    assert "2 denied requests by arn:aws:iam::444455556666:role/analytics in the last 24 h" in about
+    assert tab.page.inner_text("section[data-port=order_lines] h3").split() == [
+        "order_lines",
+        "parquet",
+        "ok",
+        "·",
+        "newest",
+        "2026-12-02T02:14:00+00:00",
     ]
     consumers = tab.page.eval_on_selector_all("tr[data-consumer]", "rows => rows.map(r => r.innerText)")
     assert consumers == ["marketing\torder_lines", "finance\torder_lines, daily_revenue"]

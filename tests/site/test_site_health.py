@@ -19,15 +19,49 @@ def test_the_sample_report_reads_back() -> None:
     report = read_health(SAMPLE)
 
     assert report.environment == "prod"
-    assert report.generated_at == datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    assert report.generated_at == datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # from "now"
     orders = report.products["sales/orders"]
     assert orders.verdict is Verdict.WARN
-    assert orders.reasons == ["daily_revenue has never received data"]
+    assert [(r.level, r.kind, r.message) for r in orders.reasons] == [
+        (
+            "warn",
+            "denied-access",
+            "2 denied requests by arn:aws:iam::444455556666:role/analytics in the last 24 h",
+        )
+    ]
     assert [(p.name, p.state, p.newest) for p in orders.ports] == [
         ("order_lines", PortState.OK, datetime(2026, 12, 2, 2, 14, tzinfo=UTC)),
-        ("daily_revenue", PortState.NEVER, None),
+        ("daily_revenue", PortState.OK, datetime(2026, 12, 2, 2, 20, tzinfo=UTC)),
     ]
     assert orders.port("daily_revenue") is not None and orders.port("nope") is None
+
+
+def test_reasons_may_be_plain_messages_and_ports_of_every_state(tmp_path: Path) -> None:
+    path = tmp_path / "health.json"
+    path.write_text(
+        json.dumps(
+            {
+                "generatedAt": "2026-12-02T06:00:00+01:00",
+                "products": {
+                    "sales/orders": {
+                        "verdict": "breach",
+                        "reasons": ["daily_revenue has no data yet"],
+                        "ports": [
+                            {"name": "order_lines", "state": "unknown", "newest": "2026-12-02T02:14:00Z"},
+                            {"name": "daily_revenue", "state": "never", "newest": None},
+                        ],
+                    }
+                },
+            }
+        )
+    )
+
+    report = read_health(path)
+
+    assert report.generated_at is not None and report.generated_at.isoformat() == "2026-12-02T06:00:00+01:00"
+    orders = report.products["sales/orders"]
+    assert [(r.level, r.message) for r in orders.reasons] == [(None, "daily_revenue has no data yet")]
+    assert [p.state for p in orders.ports] == [PortState.UNKNOWN, PortState.NEVER]
 
 
 def test_unknown_fields_are_ignored_and_only_the_verdict_is_required(tmp_path: Path) -> None:
@@ -78,11 +112,11 @@ CASES = [
         ],
     ),
     Case(
-        "a port state outside ok|late|never, and no verdict",
+        "a port state outside ok|late|never|unknown, and no verdict",
         '{"products": {"sales/orders": {"ports": [{"name": "a", "state": "stale"}]}}}',
         [
             "health.json:1:31 products.sales/orders.verdict: required field 'verdict' is missing",
-            "health.json:1:65 products.sales/orders.ports[0].state: 'stale' is not allowed: use 'ok', 'late' or 'never'",
+            "health.json:1:65 products.sales/orders.ports[0].state: 'stale' is not allowed: use 'ok', 'late', 'never' or 'unknown'",
         ],
     ),
     Case(
