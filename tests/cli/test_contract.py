@@ -116,11 +116,21 @@ def test_an_import_that_would_not_validate_writes_nothing(tmp_path: Path) -> Non
     result = _import(contract, target)
 
     assert result.exit_code == 1, result.output
-    assert "metadata.domain: domain 'logistics' is not registered" in " ".join(result.stderr.split())
-    assert "Nothing was written" in result.stderr and "--dry-run" in result.stderr
+    stderr = " ".join(result.stderr.split())
+    # Located in the contract the user has, not in a draft that was never written.
+    assert (
+        f"{contract}:6:9 domain: domain 'logistics' is not registered in {EXAMPLES / 'mesh.yaml'}" in stderr
+    )
+    assert "(drafted as metadata.domain)" in stderr
+    assert "Nothing was written" in stderr and "--dry-run" in stderr and "--domain" in stderr
     assert not target.exists()
-    dry = runner.invoke(app, ["contract", "import", str(contract), "--dry-run"])
-    assert dry.exit_code == 0 and "domain: logistics" in dry.stdout
+    dry = runner.invoke(
+        app, ["contract", "import", str(contract), "--dry-run", "--platform", str(EXAMPLES / "mesh.yaml")]
+    )
+    # The dry run shows the draft and exits as the real run would.
+    assert dry.exit_code == 1 and "domain: logistics" in dry.stdout
+    assert f"{contract}:6:9 domain: domain 'logistics' is not registered" in " ".join(dry.stderr.split())
+    assert "would not be written" in dry.stderr
 
 
 def test_a_file_that_is_not_an_odcs_contract_is_located(tmp_path: Path) -> None:
