@@ -63,5 +63,6 @@ def export(
         return
     to.write_text(text, encoding="utf-8")
     err.print(
-        f"Wrote the ODPS descriptor of {spec.domain}/{spec.product} ({spec.environment}) to {to}", markup=False
+        f"Wrote the ODPS descriptor of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
+        markup=False,
     )
