@@ -127,7 +127,14 @@ def read_contract(path: Path) -> ContractFile:
         notes.append(
             doc.problem(("apiVersion",), f"{api_version} is newer than mesh knows: checked as {NEWEST_ODCS}")
         )
-    for violation in violations(doc.data, schema_file):
+    try:
+        broken = violations(doc.data, schema_file)
+    except RecursionError as e:
+        raise DocumentInvalid(
+            [doc.problem((), "nested too deeply to check against the ODCS schema")],
+            hint=_hint_refuse("A contract needs only a few levels of nesting."),
+        ) from e
+    for violation in broken:
         problem = doc.problem(
             violation.path, f"not valid ODCS {api_version}: {violation.message}", key=not violation.path
         )
@@ -311,7 +318,7 @@ def _level(label: Any) -> str | None:
     return _LEVEL_OF.get(str(label).strip().lower()) if label is not None else None
 
 
-def _amount(sla: Mapping[str, Any], units: dict[str, float]) -> int | None:
+def _amount(sla: Mapping[str, Any], units: Mapping[str, float]) -> int | None:
     value = sla.get("value")
     if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         value = float(value)
@@ -501,7 +508,7 @@ def draft_request(
     is_mesh = "meshStack" in custom  # mesh's own export: its server and roles are mesh's
     servers = [(i, s) for i, s in enumerate(_list(data.get("servers"))) if isinstance(s, Mapping)]
     target = cloud or next(
-        (_SERVER_CLOUDS[str(s.get("type"))] for _, s in servers if s.get("type") in _SERVER_CLOUDS), None
+        (_SERVER_CLOUDS[str(s.get("type"))] for _, s in servers if str(s.get("type")) in _SERVER_CLOUDS), None
     )
     ctx = _Context(contract=contract, cloud=target or "aws", from_mesh=is_mesh)
     if target is None:

@@ -299,8 +299,8 @@ def _from_logical(prop: Mapping[str, Any], cloud: str, notes: list[str]) -> str:
             return "JSON"
         return f"array<{item}>" if aws else f"ARRAY<{item}>"
     if logical == "map":
-        entry = prop.get("map") if isinstance(prop.get("map"), Mapping) else {}
-        key, value = entry.get("key"), entry.get("value")
+        entry = prop.get("map")
+        key, value = (entry.get("key"), entry.get("value")) if isinstance(entry, Mapping) else (None, None)
         key_type = (
             column_type(key, cloud, notes) if isinstance(key, Mapping) else ("string" if aws else "STRING")
         )
@@ -327,9 +327,10 @@ def _with_precision(physical: str, prop: Mapping[str, Any]) -> str:
     → `decimal(10,2)`."""
     if "(" in physical or _FAMILY_OF.get(physical.strip().lower()) != "decimal":
         return physical
+    listed = prop.get("customProperties")
     custom = {
-        c.get("property"): c.get("value")
-        for c in prop.get("customProperties") or []
+        str(c.get("property")): c.get("value")
+        for c in (listed if isinstance(listed, list) else [])
         if isinstance(c, Mapping)
     }
     precision, scale = custom.get("precision"), custom.get("scale")
@@ -338,10 +339,37 @@ def _with_precision(physical: str, prop: Mapping[str, Any]) -> str:
     return physical
 
 
+MAX_NESTING = 15  # levels of properties/items/map inside one column
+
+
+def _nesting(prop: Mapping[str, Any]) -> int:
+    """How deeply `prop` nests properties, items and map values (iteratively: input is untrusted)."""
+    deepest, stack = 0, [(prop, 0)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        listed = element.get("properties")
+        children = [c for c in listed if isinstance(c, Mapping)] if isinstance(listed, list) else []
+        entry = element.get("map")
+        nested = [element.get("items")]
+        if isinstance(entry, Mapping):
+            nested += [entry.get("key"), entry.get("value")]
+        children += [c for c in nested if isinstance(c, Mapping)]
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
 def column_type(prop: Mapping[str, Any], cloud: str, notes: list[str], *, verbatim: bool = False) -> str:
     """The request column type for one ODCS property on `cloud`; appends what was lost to `notes`.
 
     With `verbatim` (a contract mesh wrote), a physical type the cloud accepts is kept as written."""
+    if _nesting(prop) > MAX_NESTING:
+        notes.append(
+            f"nested more than {MAX_NESTING} levels deep: {'string holding JSON' if cloud == 'aws' else 'JSON'}"
+        )
+        return "string" if cloud == "aws" else "JSON"
     physical = prop.get("physicalType")
     nested = (
         isinstance(prop.get("items"), Mapping)

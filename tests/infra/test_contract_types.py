@@ -76,3 +76,13 @@ def test_column_types(case: Case, cloud: str) -> None:
     assert got == (case.aws if cloud == "aws" else case.gcp), f"{case.reason} on {cloud}: {notes}"
     assert check_type(got, cloud=cloud).ok, f"{case.reason}: {got} is not a valid {cloud} type"
     assert bool(notes) == (cloud in case.noted), f"{case.reason} on {cloud}: notes {notes}"
+
+
+def test_a_column_nested_beyond_the_limit_is_kept_as_json_with_a_note() -> None:
+    prop: dict[str, Any] = {"name": "leaf", "logicalType": "string"}
+    for level in range(20):
+        prop = {"name": f"l{level}", "logicalType": "object", "properties": [prop]}
+    notes: list[str] = []
+
+    assert column_type(prop, "gcp", notes) == "JSON"
+    assert notes == ["nested more than 15 levels deep: JSON"]
