@@ -226,7 +226,7 @@ def data_contract(
         version=spec.version,
         status="active",
         domain=spec.domain,
-        dataProduct=f"{spec.domain}/{spec.product}",
+        # No `dataProduct`: deprecated since v3.1.0; `domain` and `name` say the same.
         tenant=spec.organization,
         description=Description(purpose=spec.description),
         tags=[spec.classification, spec.cloud],

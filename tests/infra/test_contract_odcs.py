@@ -54,6 +54,7 @@ def test_each_example_exports_a_contract_valid_for_the_version_it_declares(
     assert document["id"] == f"acme.{spec.domain}.{spec.product}"
     assert document["version"] == spec.version
     assert document["domain"] == spec.domain
+    assert "dataProduct" not in document  # deprecated since v3.1.0
     assert document["team"]["members"][0] == {"username": spec.owner, "role": "owner"}
 
 
