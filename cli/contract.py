@@ -88,7 +88,10 @@ def import_(
         ),
     ] = None,
     to: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Where to write. Default: DOMAIN-NAME.yaml in the current directory."
+        ),
     ] = None,
     platform: PlatformOption = None,
     dry_run: Annotated[
