@@ -38,7 +38,7 @@ def _linter() -> Path:
     if not found or not Path(found).is_file():
         pytest.skip(
             "datacontract-cli not found: set MESH_DATACONTRACT_CLI to its `datacontract` binary "
-            "(python3 -m venv .venv-dcli && .venv-dcli/bin/pip install datacontract-cli) or put it on PATH"
+            "(python3 -m venv .mesh/venv-dcli && .mesh/venv-dcli/bin/pip install datacontract-cli) or put it on PATH"
         )
     return Path(found)
 
