@@ -507,10 +507,12 @@ def draft_request(
     custom = _custom(data.get("customProperties"))
     is_mesh = "meshStack" in custom  # mesh's own export: its server and roles are mesh's
     servers = [(i, s) for i, s in enumerate(_list(data.get("servers"))) if isinstance(s, Mapping)]
-    target = cloud or next(
+    served = next(
         (_SERVER_CLOUDS[str(s.get("type"))] for _, s in servers if str(s.get("type")) in _SERVER_CLOUDS), None
     )
-    ctx = _Context(contract=contract, cloud=target or "aws", from_mesh=is_mesh)
+    target = cloud or served
+    # Types of mesh's own export are kept as written, unless the product moves to the other cloud.
+    ctx = _Context(contract=contract, cloud=target or "aws", from_mesh=is_mesh and target == served)
     if target is None:
         ctx.note(
             ("servers",) if servers else (),

@@ -299,3 +299,26 @@ def test_a_draft_problem_is_located_at_the_contract_field_it_came_from(
     assert (problem.file, problem.line, problem.column, problem.path) == (str(path), 6, 9, "domain")
     assert problem.message.startswith("domain 'logistics' is not registered")
     assert problem.message.endswith("(drafted as metadata.domain)")
+
+
+def test_an_aws_export_imported_for_gcp_gets_bigquery_types(tmp_path: Path, platform: PlatformConfig) -> None:
+    spec, loaded, _ = load_spec(
+        EXAMPLES / "products" / "finance-payroll.yaml", platform_path=None, environment=None
+    )
+    exported = _write(tmp_path, data_contract(spec, platform, request=loaded.request).to_yaml())
+
+    draft = draft_request(read_contract(exported), cloud="gcp", platform=platform)
+
+    port = draft.document["spec"]["outputPorts"][0]
+    assert {c["name"]: c["type"] for c in port["schema"]} == {
+        "employee_id": "STRING",
+        "gross": "NUMERIC(12,2)",
+        "net": "NUMERIC(12,2)",
+        "iban": "STRING(34)",
+        "allowances": "ARRAY<STRUCT<code STRING, amount NUMERIC(10,2)>>",
+        "pay_month": "STRING",
+        "country": "STRING(2)",
+    }
+    # BigQuery partitions by one date or integer column: string partitions are dropped, with a note.
+    assert "partitionedBy" not in port
+    assert any("not partitioned by pay_month, country" in n.message for n in draft.notes)
