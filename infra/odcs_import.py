@@ -568,31 +568,33 @@ def draft_request(
         classification = "internal"
 
     slas = [(i, s) for i, s in enumerate(_list(data.get("slaProperties"))) if isinstance(s, Mapping)]
-    by_property = {str(s.get("property")).lower(): (i, s) for i, s in slas if s.get("property")}
-    retention = _amount(by_property["retention"][1], _DAYS) if "retention" in by_property else None
-    freshness = _amount(by_property["latency"][1], _HOURS) if "latency" in by_property else None
+    by_property: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for i, sla in slas:
+        by_property.setdefault(str(sla.get("property") or "").lower(), (i, sla))
+    # `freshness` is how datacontract-cli and ODCS v2 name what v3 calls latency.
+    latency = by_property.get("latency") or by_property.get("freshness")
+    retention_sla = by_property.get("retention")
+    retention = _amount(retention_sla[1], _DAYS) if retention_sla else None
+    freshness = _amount(latency[1], _HOURS) if latency else None
+    entrypoint = custom.get("meshTransformEntrypoint")
+    frequency = by_property.get("frequency")
+    schedule = frequency[1].get("schedule") if frequency else None
+    uses_transform = isinstance(entrypoint, str) and isinstance(schedule, str)
+    read_rows: set[int] = set()  # the service levels mesh turned into request fields
+    if retention_sla and retention is not None:
+        read_rows.add(retention_sla[0])
+    if latency and freshness is not None:
+        read_rows.add(latency[0])
+    if frequency and uses_transform:
+        read_rows.add(frequency[0])
     if retention is None:
         retention = 365
         ctx.note(
             ("slaProperties",) if slas else (),
             "no retention service level in days or years: retentionDays 365 assumed",
         )
-    entrypoint = custom.get("meshTransformEntrypoint")
-    schedule = next((s.get("schedule") for _, s in slas if str(s.get("property")) == "frequency"), None)
-    uses_transform = isinstance(entrypoint, str) and isinstance(schedule, str)
     for i, sla in slas:
-        prop = str(sla.get("property") or "").lower()
-        used = (
-            (
-                prop == "retention"
-                and retention is not None
-                and "retention" in by_property
-                and by_property["retention"][0] == i
-            )
-            or (prop == "latency" and freshness is not None and by_property["latency"][0] == i)
-            or (prop == "frequency" and uses_transform)
-        )
-        if not used:
+        if i not in read_rows:
             ctx.note(
                 ("slaProperties", i),
                 f"service level {sla.get('property')!r} is not enforced by mesh (kept as comments)",
@@ -675,10 +677,10 @@ def draft_request(
     sources["metadata.version"] = ("version",)
     if classification_where:
         sources["spec.classification"] = classification_where
-    if "retention" in by_property:
-        sources["spec.retentionDays"] = ("slaProperties", by_property["retention"][0])
-    if "latency" in by_property:
-        sources["spec.slo"] = ("slaProperties", by_property["latency"][0])
+    if retention_sla:
+        sources["spec.retentionDays"] = ("slaProperties", retention_sla[0])
+    if latency:
+        sources["spec.slo"] = ("slaProperties", latency[0])
     sources["spec.access"] = ("roles",)
     sources["spec.inputPorts"] = ("customProperties",)
     sources["spec.compute"] = ("customProperties",)

@@ -322,3 +322,16 @@ def test_an_aws_export_imported_for_gcp_gets_bigquery_types(tmp_path: Path, plat
     # BigQuery partitions by one date or integer column: string partitions are dropped, with a note.
     assert "partitionedBy" not in port
     assert any("not partitioned by pay_month, country" in n.message for n in draft.notes)
+
+
+def test_a_service_level_mesh_cannot_read_is_kept_not_lost(tmp_path: Path) -> None:
+    text = FOREIGN.replace(
+        "{property: retention, value: 1, unit: y}", "{property: retention, value: 1, unit: '%'}"
+    )
+    text = text.replace("{property: latency, value: 2, unit: d}", "{property: freshness, value: 3, unit: h}")
+
+    draft = draft_request(read_contract(_write(tmp_path, text)))
+
+    spec = draft.document["spec"]
+    assert (spec["retentionDays"], spec["slo"]) == (365, {"freshnessHours": 3})
+    assert {"property": "retention", "value": 1, "unit": "%"} in draft.kept["slaProperties"]
