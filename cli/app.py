@@ -23,6 +23,7 @@ from cli import events as events_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
+from cli import product as product_cmd
 from cli import prove as prove_cmd
 from cli import provision as provision_cmd
 from cli import review as review_cmd
@@ -117,6 +118,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.command("prove")(prove_cmd.prove)
 app.command("review")(review_cmd.review)
 app.add_typer(contract_cmd.app, name="contract")
+app.add_typer(product_cmd.app, name="product")
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
 

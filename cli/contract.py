@@ -40,7 +40,7 @@ def export(
         typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
     ] = None,
 ) -> None:
-    """Export a request's data contract as ODCS v3.1.
+    """Export a request's data contract as ODCS v3.1.0 (valid against that version's official schema).
 
     One schema object per output port (columns, types, partitioning, PII), the server
     that holds it in the environment (Athena over the Glue catalog, or BigQuery), the
@@ -53,8 +53,8 @@ def export(
     from infra.contract import data_contract
     from infra.validation import load_spec
 
-    spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
-    document = data_contract(spec, loaded.config)
+    spec, request, loaded = load_spec(file, platform_path=platform, environment=env)
+    document = data_contract(spec, loaded.config, request=request.request)
     if output is ContractOutput.JSON:
         text = json.dumps(document.model_dump(exclude_none=True, by_alias=True), indent=2) + "\n"
     else:
@@ -73,51 +73,86 @@ def import_(
         Cloud | None,
         typer.Option(help="Where the product lives. Default: from the contract's servers, else aws."),
     ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="The product's domain. Default: the contract's domain, dataProduct or team name."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="The product's name. Default: from the contract's name, dataProduct or id."),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            help="The owner's email. Default: a team member with an email, else the domain's owner."
+        ),
+    ] = None,
     to: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Where to write. Default: DOMAIN-NAME.yaml in the current directory."
+        ),
     ] = None,
     platform: PlatformOption = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the drafted request instead of writing it.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the drafted request and its problems instead of writing it; exits as the real run would.",
+        ),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
 ) -> None:
-    """Draft a data product request from an ODCS contract.
+    """Draft a data product request from an ODCS contract (v3.0.0 to v3.2.0).
 
-    Ports, columns (physical types where they are valid for the cloud, else from the
-    logical type), partitioning, PII tags, owner, version, retention, freshness and mesh
-    consumer roles are carried over; every assumption is listed. The draft is validated
-    against the platform config before anything is written, so an imported request
-    validates as written (or nothing is written and the problems are shown).
+    The contract is first checked against the official JSON Schema of the version it
+    declares; violations mesh can read past are listed as notes, located in the contract.
+    Ports, columns (types mapped to the cloud without loss where it has an equivalent),
+    partitioning, PII tags, the strictest column classification, owner, version,
+    retention, freshness and mesh consumer roles are carried over; every assumption is
+    listed. Quality rules, other service levels and servers are not provisioned: they are
+    listed and kept in the draft as comments. The draft is validated before anything is
+    written, and its problems point at the contract fields they came from.
 
-    Example: mesh contract import orders.odcs.yaml --file products/sales-orders.yaml
+    Example: mesh contract import orders.odcs.yaml --domain sales --file products/sales-orders.yaml
     """
-    from infra.contract import read_contract, request_from_contract
-    from infra.errors import DocumentInvalid
+    from infra.contract import check_draft, draft_request, read_contract, render_draft
+    from infra.errors import DocumentInvalid, Severity
     from infra.platform import find_platform_file
-    from infra.scaffold import dump_request, write_request
+    from infra.scaffold import write_request
     from infra.validation import load_platform
 
-    document, notes = request_from_contract(read_contract(contract), cloud=str(cloud) if cloud else None)
-    metadata = document["metadata"]
-    assert isinstance(metadata, dict)
-    target = to or Path(f"{metadata['domain']}-{metadata['name']}.yaml")
-    text = f"# Drafted by `mesh contract import` from {contract.name}; review it before provisioning.\n"
-    text += dump_request(document)
-    for note in notes:
-        err.print(f"[yellow]note:[/] {escape(note)}", markup=True)
+    read = read_contract(contract)
+    platform_path = platform or find_platform_file(to.parent if to else Path.cwd())
+    loaded = load_platform(platform_path) if platform_path else None
+    draft = draft_request(
+        read,
+        cloud=str(cloud) if cloud else None,
+        domain=domain,
+        name=name,
+        owner=owner,
+        platform=loaded.config if loaded else None,
+    )
+    metadata = draft.document["metadata"]
+    target = to or Path(f"{metadata['domain'] or 'domain'}-{metadata['name'] or 'product'}.yaml")
+    text = render_draft(draft, source=contract.name)
+    for note in [*read.problems, *draft.notes]:
+        err.print(f"[yellow]note:[/] {escape(str(note))}", markup=True)
+    problems = check_draft(draft, read, text=text, target=target, platform=loaded)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    for warning in (p for p in problems if p.severity is Severity.WARNING):
+        err.print(f"[yellow]warning:[/] {escape(str(warning))}", markup=True)
+    fix = "Fix the contract, or pass --domain, --name, --owner or --cloud."
     if dry_run:
         typer.echo(text, nl=False)
+        if errors:
+            raise DocumentInvalid(errors, hint=f"The draft above would not be written. {fix}")
         return
-    platform_path = platform or find_platform_file(target.parent if to else Path.cwd())
-    loaded = load_platform(platform_path) if platform_path else None
-    try:
-        write_request(target, text, loaded, force=force)
-    except DocumentInvalid as e:
+    if errors:
         raise DocumentInvalid(
-            e.problems,
-            hint=f"Nothing was written. See the draft with `mesh contract import {contract} --dry-run`, "
-            "then fix the contract (or pass --cloud).",
-        ) from e
+            errors,
+            hint=f"Nothing was written. See the draft with `mesh contract import {contract} --dry-run`. {fix}",
+        )
+    write_request(target, text, loaded, force=force)
     out.print(f"[green]✓[/] wrote {escape(str(target))} from {escape(str(contract))}", markup=True)
     out.print(f"Next: mesh validate {target} && mesh plan {target}", markup=False)

@@ -116,11 +116,21 @@ def test_an_import_that_would_not_validate_writes_nothing(tmp_path: Path) -> Non
     result = _import(contract, target)
 
     assert result.exit_code == 1, result.output
-    assert "metadata.domain: domain 'logistics' is not registered" in " ".join(result.stderr.split())
-    assert "Nothing was written" in result.stderr and "--dry-run" in result.stderr
+    stderr = " ".join(result.stderr.split())
+    # Located in the contract the user has, not in a draft that was never written.
+    assert (
+        f"{contract}:6:9 domain: domain 'logistics' is not registered in {EXAMPLES / 'mesh.yaml'}" in stderr
+    )
+    assert "(drafted as metadata.domain)" in stderr
+    assert "Nothing was written" in stderr and "--dry-run" in stderr and "--domain" in stderr
     assert not target.exists()
-    dry = runner.invoke(app, ["contract", "import", str(contract), "--dry-run"])
-    assert dry.exit_code == 0 and "domain: logistics" in dry.stdout
+    dry = runner.invoke(
+        app, ["contract", "import", str(contract), "--dry-run", "--platform", str(EXAMPLES / "mesh.yaml")]
+    )
+    # The dry run shows the draft and exits as the real run would.
+    assert dry.exit_code == 1 and "domain: logistics" in dry.stdout
+    assert f"{contract}:6:9 domain: domain 'logistics' is not registered" in " ".join(dry.stderr.split())
+    assert "would not be written" in dry.stderr
 
 
 def test_a_file_that_is_not_an_odcs_contract_is_located(tmp_path: Path) -> None:
@@ -129,3 +139,89 @@ def test_a_file_that_is_not_an_odcs_contract_is_located(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "kind 'DataProduct' — expected 'DataContract' (ODCS)" in result.stderr
     assert "Traceback" not in result.output
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "odcs"
+
+
+def test_a_real_contract_imports_with_only_a_domain_and_keeps_what_mesh_does_not_provision(
+    tmp_path: Path,
+) -> None:
+    contract = CORPUS / "bitol-io" / "full-example.odcs.yaml"
+    target = tmp_path / "seller.yaml"
+
+    result = runner.invoke(
+        app,
+        ["contract", "import", str(contract), "--domain", "sales", "--file", str(target),
+         "--platform", str(EXAMPLES / "mesh.yaml")],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    stderr = " ".join(result.stderr.split())
+    assert f"note: {contract}:23:5 servers[0]: server 'my-postgres' (postgres) is not provisioned" in stderr
+    assert "'my quantum' is not a product name: my-quantum" in stderr
+    written = target.read_text()
+    request = yaml.safe_load(written)
+    assert request["metadata"] == {
+        "domain": "sales",
+        "name": "my-quantum",
+        "owner": "sales-data@example.com",
+        "description": "Views built on top of the seller tables.",
+        "version": "1.1.0",
+    }
+    # rcvr_id is classified restricted: the product is restricted.
+    assert request["spec"]["classification"] == "restricted"
+    assert "#   - metric: rowCount" in written and "#   type: postgres" in written
+    again = runner.invoke(app, ["validate", str(target), "--platform", str(EXAMPLES / "mesh.yaml")])
+    assert again.exit_code == 0, again.output
+
+
+def test_overrides_name_the_product_and_a_valid_dry_run_writes_nothing(tmp_path: Path) -> None:
+    contract = CORPUS / "datacontract-cli" / "valid-3.1.0.odcs.yaml"
+    target = tmp_path / "out.yaml"
+
+    result = runner.invoke(
+        app,
+        ["contract", "import", str(contract), "--domain", "marketing", "--name", "shipments",
+         "--owner", "marketing-analytics@example.com", "--cloud", "aws", "--dry-run", "--file", str(target),
+         "--platform", str(EXAMPLES / "mesh.yaml")],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    draft = yaml.safe_load(result.stdout)
+    assert {k: draft["metadata"][k] for k in ("domain", "name", "owner")} == {
+        "domain": "marketing", "name": "shipments", "owner": "marketing-analytics@example.com",
+    }  # fmt: skip
+    assert draft["spec"]["cloud"] == "aws"
+    assert not target.exists()
+
+
+def test_a_contract_without_schema_objects_is_refused_clearly() -> None:
+    contract = CORPUS / "bitol-io" / "support-channels.odcs.yaml"
+
+    result = runner.invoke(app, ["contract", "import", str(contract), "--domain", "sales", "--dry-run"])
+
+    assert result.exit_code == 1
+    stderr = " ".join(result.stderr.split())
+    assert f"{contract}:1:1 schema: no schema objects" in stderr
+    assert "add a `schema` list with at least one object that has `properties`" in stderr
+    assert result.stdout == "" and "Traceback" not in result.output
+
+
+def test_product_export_writes_odps(tmp_path: Path) -> None:
+    on_stdout = runner.invoke(app, ["product", "export", ORDERS, "--env", "prod"])
+    target = tmp_path / "orders.odps.json"
+    to_file = runner.invoke(app, ["product", "export", ORDERS, "-o", "json", "--file", str(target)])
+
+    assert on_stdout.exit_code == 0, on_stdout.output
+    document = yaml.safe_load(on_stdout.stdout)
+    assert (document["apiVersion"], document["kind"], document["id"]) == (
+        "v1.1.0",
+        "DataProduct",
+        "acme.sales.orders",
+    )
+    assert to_file.exit_code == 0, to_file.output
+    assert "Wrote the ODPS descriptor of sales/orders (dev)" in " ".join(to_file.stderr.split())
+    assert [p["contractId"] for p in json.loads(target.read_text())["outputPorts"]] == [
+        "acme.sales.orders"
+    ] * 2
