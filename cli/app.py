@@ -19,6 +19,7 @@ from cli import catalog as catalog_cmd
 from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
+from cli import health as health_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -117,6 +118,7 @@ app.command("review")(review_cmd.review)
 app.add_typer(contract_cmd.app, name="contract")
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
+app.command("health")(health_cmd.health)
 
 
 def main() -> None:

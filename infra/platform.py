@@ -115,6 +115,11 @@ class PlatformConfig(_Model):
     domains: dict[DomainName, DomainConfig] = Field(min_length=1)
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    platform_readers: DomainPrincipals = Field(
+        default_factory=DomainPrincipals,
+        description="The identities the platform itself reads and notifies as (`mesh health`, CI); "
+        "their access to product data is expected, not undesirable.",
+    )
 
     @model_validator(mode="after")
     def _ephemeral_labels_stay_unique(self) -> PlatformConfig:
