@@ -1001,7 +1001,9 @@ def check_gcp_cmek(graph: ResourceGraph) -> Iterable[Finding]:
             yield Finding(resource.urn, True, f"{_label(resource)} encrypts with {name}")
         else:
             yield Finding(
-                resource.urn, False, f"{_label(resource)} sets no {block}.{key}, so Google-managed keys apply"
+                resource.urn,
+                False,
+                f"{_label(resource)} sets no {f'{block}.' if block else ''}{key}, so Google-managed keys apply",
             )
 
 
