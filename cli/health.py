@@ -108,16 +108,13 @@ def health(
     raise typer.Exit(1 if report.in_breach else 0)
 
 
-def _hours(value: float | None) -> str:
-    return "missing" if value is None else f"{value:g} h"
-
-
 def render(report: HealthReport) -> None:
-    """The health table, the undesirable requests, the time-to-data table, and what was skipped."""
+    """The health table, each product's reasons and undesirable requests, then the time-to-data table."""
     table = Table(
-        title=f"Health of {report.environment} at {report.now:%Y-%m-%d %H:%M} UTC", title_justify="left"
+        title=f"Health of {escape(report.environment)} at {report.now:%Y-%m-%d %H:%M} UTC",
+        title_justify="left",
     )
-    for column in ("product", "verdict", "ports", "last run", "undesirable", "denied", "reasons"):
+    for column in ("product", "verdict", "ports", "last run", "outsider reads", "denied"):
         table.add_column(column, overflow="fold")
     for p in report.products:
         ports = ", ".join(
@@ -132,59 +129,65 @@ def render(report: HealthReport) -> None:
             escape(last),
             str(len(access.succeeded)) if access else "?",
             str(access.denied) if access else "?",
-            escape("; ".join(r.message for r in p.reasons)) or "—",
         )
     out.print(table)
     for p in report.products:
+        for reason in p.reasons:
+            out.print(
+                f"[{VERDICT_STYLE[reason.level]}]{reason.level}[/] {escape(p.product)}: {escape(reason.message)}"
+            )
+    for p in report.products:
         if p.access and p.access.undesirable:
-            out.print(f"[bold]Undesirable access to {escape(p.product)}[/] (last {report.window_hours} h)")
+            out.print(f"[bold]Undesirable access to {escape(p.product)}[/] (last {report.window_hours} h):")
             for e in p.access.undesirable:
                 out.print(
                     f"  {e.time:%Y-%m-%d %H:%M:%S} {escape(e.principal)} {escape(e.operation)} "
                     f"{escape(e.key or '(bucket)')} HTTP {e.status} {e.outcome}"
                 )
-    spans = Table(title="Time to data (hours)", title_justify="left")
-    for column in (
-        "product",
-        "request→provisioned",
-        "provisioned→first data",
-        "request→first data",
-        "request→first read",
-        "consumers: grant→first read",
-    ):
-        spans.add_column(column, overflow="fold")
-    for p in report.products:
-        s = p.time_to_data.spans()
-        consumers = p.time_to_data.as_dict()["consumers"]
-        spans.add_row(
-            escape(p.product),
-            _hours(s["requestToProvisioned"]),
-            _hours(s["provisionedToFirstData"]),
-            _hours(s["requestToFirstData"]),
-            _hours(s["requestToFirstRead"]) if p.time_to_data.first_reads else "no consumers",
-            ", ".join(f"{escape(d)} {_hours(c['grantToFirstRead'])}" for d, c in consumers.items()) or "—",
-        )
-    summary = report.as_dict()["timeToData"]
-    spans.add_row(
-        "[bold]mesh median / p90[/]",
-        *(
-            f"{_hours(summary[k]['median'])} / {_hours(summary[k]['p90'])}"
-            for k in (
-                "requestToProvisioned",
-                "provisionedToFirstData",
-                "requestToFirstData",
-                "requestToFirstRead",
-                "grantToFirstRead",
-            )
-        ),
-    )
-    out.print(spans)
+    render_time_to_data(report)
     for file, why in sorted(report.skipped):
         err.print(f"[dim]skipped[/] {escape(file)}: {escape(why)}")
     for n in report.notified:
         err.print(f"notified {escape(n['product'])} ({escape(n['kind'])}): {escape(n['status'])}")
     counts = report.counts()
     out.print(
-        f"{counts['ok']} ok, {counts['warn']} warn, [{'red' if counts['breach'] else 'green'}]{counts['breach']} breach[/] "
-        f"in {escape(report.environment)}."
+        f"{counts['ok']} ok, {counts['warn']} warn, "
+        f"[{'red' if counts['breach'] else 'green'}]{counts['breach']} breach[/] in {escape(report.environment)}."
     )
+
+
+SPAN_COLUMNS = (
+    ("requestToProvisioned", "request→provisioned"),
+    ("provisionedToFirstData", "provisioned→data"),
+    ("requestToFirstData", "request→data"),
+    ("requestToFirstRead", "request→read"),
+)
+
+
+def render_time_to_data(report: HealthReport) -> None:
+    """Per product: the spans (hours), and each consumer's grant→first read; then the mesh's median and p90."""
+    spans = Table(title="Time to data (hours)", title_justify="left", caption="– : an event is missing")
+    spans.add_column("product", overflow="fold")
+    for _, heading in SPAN_COLUMNS:
+        spans.add_column(heading, justify="right")
+    spans.add_column("grant→read", overflow="fold")
+    for p in report.products:
+        values = p.time_to_data.spans()
+        consumers = p.time_to_data.as_dict()["consumers"]
+        spans.add_row(
+            escape(p.product),
+            *(_hours(values[key]) for key, _ in SPAN_COLUMNS),
+            ", ".join(f"{escape(d)} {_hours(c['grantToFirstRead'])}" for d, c in consumers.items()) or "·",
+        )
+    summary = report.as_dict()["timeToData"]
+    for stat in ("median", "p90"):
+        spans.add_row(
+            f"[bold]mesh {stat}[/]",
+            *(_hours(summary[key][stat]) for key, _ in SPAN_COLUMNS),
+            _hours(summary["grantToFirstRead"][stat]),
+        )
+    out.print(spans)
+
+
+def _hours(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"

@@ -178,7 +178,7 @@ def format_record(
     user_agent: str = "aws-cli/2.15.0 md/Botocore#1.34.0",
     region: str = "us-east-1",
 ) -> str:
-    """A record in AWS's exact format (all 26 fields), as S3 would deliver it: for tests and benches."""
+    """A record in AWS's exact format (all 27 fields, up to source_region), as S3 would deliver it: for tests and benches."""
     from urllib.parse import quote  # noqa: PLC0415 - only writers of sample logs need it
 
     encoded = quote(key, safe="/") if key else "-"

@@ -145,13 +145,13 @@ class AccessHealth:
         return tuple(e for e in self.undesirable if e.outcome == "succeeded")
 
     def as_dict(self) -> dict[str, Any]:
-        """`{"undesirable": [...], "succeeded", "denied", "records", "logObjects", "malformed"}`."""
+        """`{"undesirable": [...], "succeeded", "denied", "records", "malformed"}` (`records`: the bucket's
+        requests up to the clock; how many log objects held them is left out, as reading them adds more)."""
         return {
             "undesirable": [e.as_dict() for e in self.undesirable],
             "succeeded": len(self.succeeded),
             "denied": self.denied,
             "records": self.records,
-            "logObjects": self.log_objects,
             "malformed": self.malformed,
         }
 
