@@ -56,7 +56,7 @@ def hours(start: datetime | None, end: datetime | None) -> float | None:
     """`end - start` in hours, rounded to 0.01; None when either is missing."""
     if start is None or end is None:
         return None
-    return round((end - start).total_seconds() / 3600, 2)
+    return round((end - start).total_seconds() / 3600, 2) + 0.0  # + 0.0: never print -0.0
 
 
 # --- git history ----------------------------------------------------------------------------
