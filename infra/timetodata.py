@@ -89,14 +89,15 @@ def request_history(path: Path) -> RequestHistory:
         # `--` ends the options: a path that starts with "-" is never read as one.
         added = _git(["log", "--follow", "--diff-filter=A", "--format=%cI", "--", relative], root)
         commits = _git(
-            ["log", "--follow", "--reverse", "--name-only", "--format=%x00%H%x09%cI", "--", relative], root
+            ["log", "--follow", "--name-only", "--format=%x00%H%x09%cI", "--", relative], root
         )
     except (OSError, subprocess.SubprocessError, ValueError) as e:
         return RequestHistory(None, problem=f"git could not read the history of {path}: {e}")
     dates = [line for line in added.stdout.splitlines() if line.strip()]
     committed = parse_time(dates[-1]) if added.returncode == 0 and dates else None
     grants: dict[str, datetime] = {}
-    for block in commits.stdout.split("\x00")[1:] if commits.returncode == 0 else []:
+    # Oldest first; `--reverse` cannot be used: with `--follow` git then lists one commit only.
+    for block in reversed(commits.stdout.split("\x00")[1:] if commits.returncode == 0 else []):
         lines = [line for line in block.splitlines() if line.strip()]
         if not lines:
             continue
