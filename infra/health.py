@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,10 @@ def _objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     return [o for page in pages for o in page.get("Contents", [])]
 
 
+def _body(s3: Any, bucket: str, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
 def read_ports(s3: Any, spec: ProductSpec, now: datetime) -> list[PortHealth]:
     """Each port's newest and oldest data object (folder markers and future objects ignored)."""
     aws = spec.require_aws()
@@ -255,7 +260,7 @@ def read_ports(s3: Any, spec: ProductSpec, now: datetime) -> list[PortHealth]:
     for port in spec.ports:
         listed = _guard(
             f"objects under s3://{aws.bucket}/{port.prefix}",
-            lambda p=port: _objects(s3, aws.bucket, p.prefix),
+            partial(_objects, s3, aws.bucket, port.prefix),
         )
         times = [o["LastModified"] for o in listed if not o["Key"].endswith("/") and o["LastModified"] <= now]
         newest, oldest = (max(times), min(times)) if times else (None, None)
@@ -298,7 +303,7 @@ def read_log_records(s3: Any, log_bucket: str, prefix: str) -> tuple[list[Access
     for item in sorted(listed, key=lambda o: o["Key"]):
         body = _guard(
             f"access log s3://{log_bucket}/{item['Key']}",
-            lambda k=item["Key"]: s3.get_object(Bucket=log_bucket, Key=k)["Body"].read(),
+            partial(_body, s3, log_bucket, item["Key"]),
         )
         parsed = parse_log(body.decode("utf-8", errors="replace"))
         records += parsed.records
@@ -538,7 +543,7 @@ def open_clients(config: Any, environment: str, *, endpoint_url: str | None = No
     return HealthClients(
         s3=session.client("s3", region_name=region, endpoint_url=endpoint("s3")),
         glue=session.client("glue", region_name=region, endpoint_url=endpoint("glue")),
-        sns=session.client("sns", region_name=region, endpoint_url=endpoint_url or endpoints.get("sns")),
+        sns=session.client("sns", region_name=region, endpoint_url=endpoint("sns")),
     )
 
 

@@ -31,7 +31,9 @@ AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\
 GcpProject = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d+$")]
 Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:\d+)?/?$")]
-AwsService = Literal["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi"]
+AwsService = Literal[
+    "s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi", "sns", "events"
+]
 
 
 class DomainPrincipals(_Model):
