@@ -597,6 +597,16 @@ def check_product(
         grants={g.domain: product.grants.get(g.domain) for g in spec.grants},
         first_reads=dict(access.first_reads) if access else dict.fromkeys(g.domain for g in spec.grants),
         provisioned_source=product.provisioned_source,
+        notes=tuple(
+            n
+            for n in (
+                product.history_problem,
+                None
+                if product.provisioned
+                else f"no first successful update of {spec.stack} is recorded (stack history or mesh emulate)",
+            )
+            if n
+        ),
     )
     return ProductHealth(
         product=f"{spec.domain}/{spec.product}",

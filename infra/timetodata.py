@@ -88,9 +88,7 @@ def request_history(path: Path) -> RequestHistory:
         relative = path.resolve().relative_to(root.resolve()).as_posix()
         # `--` ends the options: a path that starts with "-" is never read as one.
         added = _git(["log", "--follow", "--diff-filter=A", "--format=%cI", "--", relative], root)
-        commits = _git(
-            ["log", "--follow", "--name-only", "--format=%x00%H%x09%cI", "--", relative], root
-        )
+        commits = _git(["log", "--follow", "--name-only", "--format=%x00%H%x09%cI", "--", relative], root)
     except (OSError, subprocess.SubprocessError, ValueError) as e:
         return RequestHistory(None, problem=f"git could not read the history of {path}: {e}")
     dates = [line for line in added.stdout.splitlines() if line.strip()]
@@ -175,6 +173,7 @@ class TimeToData:
     grants: Mapping[str, datetime | None]  # per consumer domain: grant merged
     first_reads: Mapping[str, datetime | None]  # per consumer domain
     provisioned_source: str = ""  # "stack history" | "mesh emulate" | ""
+    notes: tuple[str, ...] = ()  # why an event is missing, where that is known
 
     @property
     def earliest_data(self) -> datetime | None:
@@ -229,6 +228,7 @@ class TimeToData:
                 for d in sorted(self.first_reads)
             },
             "missing": self.missing(),
+            "notes": list(self.notes),
         }
 
 
