@@ -20,6 +20,7 @@ from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
 from cli import events as events_cmd
+from cli import health as health_cmd
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -121,6 +122,7 @@ app.add_typer(contract_cmd.app, name="contract")
 app.add_typer(product_cmd.app, name="product")
 app.command("verify")(verify_cmd.verify)
 app.command("emulate")(verify_cmd.emulate)
+app.command("health")(health_cmd.health)
 
 
 def main() -> None:

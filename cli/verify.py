@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -99,10 +100,11 @@ def emulate(
     """
     from infra.emulator import Target, apply_graph, require_loopback
     from infra.synth import synthesize_spec
+    from infra.timetodata import record_emulated_apply
     from infra.validation import load_spec
 
     require_loopback(endpoint_url)
-    spec, _, _ = load_spec(file, platform_path=platform, environment=env)
+    spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
     _require_aws(spec.cloud, file)
     target = Target(
         endpoint_url=endpoint_url,
@@ -112,6 +114,8 @@ def emulate(
     graph = synthesize_spec(spec)
     with err.status(f"Applying {len(graph.cloud_resources())} resources to {endpoint_url}…"):
         result = apply_graph(graph, target)
+    # `mesh health` reads this as the stack's provisioning time (an emulator has no stack history).
+    record_emulated_apply(loaded.path.parent, spec.platform_environment, spec.stack, datetime.now(UTC))
     for applied in result.applied:
         mark = "[green]+[/]" if applied.status == "created" else "[dim]–[/]"
         reason = f" [dim]({escape(applied.reason)})[/]" if applied.reason else ""

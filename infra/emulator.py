@@ -35,6 +35,8 @@ SERVICE_OF_TYPE = {
     "aws:iam": "iam",
     "aws:glue": "glue",
     "aws:athena": "athena",
+    "aws:sns": "sns",
+    "aws:cloudwatch": "events",
 }
 ALL_SERVICES = frozenset(SERVICE_OF_TYPE.values())
 LOCALSTACK_COMMUNITY_SERVICES = frozenset({"s3", "kms", "iam", "sts"})
@@ -491,6 +493,47 @@ class _Applier:
         )
         return str(i["name"])
 
+    # --- SNS and EventBridge (signals) ------------------------------------------------
+    def topic(self, r: Resource, i: dict[str, Any]) -> str:
+        attributes = {"DisplayName": i.get("displayName", "")}
+        if i.get("kmsMasterKeyId"):
+            attributes["KmsMasterKeyId"] = i["kmsMasterKeyId"]
+        created = self.client("sns").create_topic(Name=i["name"], Attributes=attributes, Tags=_tags(i))
+        return str(created["TopicArn"])
+
+    def topic_policy(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("sns").set_topic_attributes(
+            TopicArn=i["arn"], AttributeName="Policy", AttributeValue=i["policy"]
+        )
+        return str(i["arn"])
+
+    def subscription(self, r: Resource, i: dict[str, Any]) -> str:
+        created = self.client("sns").subscribe(
+            TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"], ReturnSubscriptionArn=True
+        )
+        return str(created["SubscriptionArn"])
+
+    def event_rule(self, r: Resource, i: dict[str, Any]) -> str:
+        created = self.client("events").put_rule(
+            Name=i["name"],
+            EventPattern=i["eventPattern"],
+            State=i.get("state", "ENABLED"),
+            Description=i.get("description", ""),
+            Tags=_tags(i),
+        )
+        return str(created["RuleArn"])
+
+    def event_target(self, r: Resource, i: dict[str, Any]) -> str:
+        target: dict[str, Any] = {"Id": i["targetId"], "Arn": i["arn"]}
+        transformer = i.get("inputTransformer")
+        if transformer:
+            target["InputTransformer"] = {
+                "InputPathsMap": transformer.get("inputPaths", {}),
+                "InputTemplate": transformer["inputTemplate"],
+            }
+        self.client("events").put_targets(Rule=i["rule"], Targets=[target])
+        return f"{i['rule']}/{i['targetId']}"
+
 
 APPLIERS: dict[str, Callable[[_Applier, Resource, dict[str, Any]], str]] = {
     "aws:s3/bucket:Bucket": _Applier.bucket,
@@ -514,6 +557,11 @@ APPLIERS: dict[str, Callable[[_Applier, Resource, dict[str, Any]], str]] = {
     "aws:glue/job:Job": _Applier.job,
     "aws:glue/trigger:Trigger": _Applier.trigger,
     "aws:athena/workgroup:Workgroup": _Applier.workgroup,
+    "aws:sns/topic:Topic": _Applier.topic,
+    "aws:sns/topicPolicy:TopicPolicy": _Applier.topic_policy,
+    "aws:sns/topicSubscription:TopicSubscription": _Applier.subscription,
+    "aws:cloudwatch/eventRule:EventRule": _Applier.event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _Applier.event_target,
 }
 SUPPORTED_TYPES = frozenset(APPLIERS)
 

@@ -63,13 +63,19 @@ GLUE_SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfigurat
 GLUE_JOB = "aws:glue/job:Job"
 GLUE_TRIGGER = "aws:glue/trigger:Trigger"
 ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
+SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 # pulumi-gcp type tokens.
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 BQ_DATASET = "gcp:bigquery/dataset:Dataset"
 BQ_TABLE = "gcp:bigquery/table:Table"
 GCP_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+PUBSUB_TOPIC = "gcp:pubsub/topic:Topic"
 # GCP resources that carry labels; the mesh tags become labels with `-` for `:`.
-GCP_LABELLED_TYPES: tuple[str, ...] = (GCS_BUCKET, BQ_DATASET, BQ_TABLE, GCP_CRYPTO_KEY)
+GCP_LABELLED_TYPES: tuple[str, ...] = (GCS_BUCKET, BQ_DATASET, BQ_TABLE, GCP_CRYPTO_KEY, PUBSUB_TOPIC)
 GCP_REQUIRED_LABELS = tuple(tag.replace(":", "-") for tag in REQUIRED_TAGS)
 GCP_PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 GCP_BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
@@ -79,7 +85,8 @@ GCP_MAX_ROTATION_SECONDS = 90 * 24 * 3600
 # creates cannot carry tags at all: bucket sub-configurations (public access block,
 # ownership controls, versioning, encryption, lifecycle, logging, bucket policy), KMS
 # aliases and key policies, role inline policies, Glue tables (tagged through their
-# database) and Glue security configurations. They are attributed through their parent.
+# database), Glue security configurations, SNS topic policies and subscriptions, and
+# EventBridge targets. They are attributed through their parent.
 TAGGABLE_TYPES: tuple[str, ...] = (
     BUCKET,
     BUCKET_OBJECT,
@@ -90,6 +97,8 @@ TAGGABLE_TYPES: tuple[str, ...] = (
     GLUE_JOB,
     GLUE_TRIGGER,
     ATHENA_WORKGROUP,
+    SNS_TOPIC,
+    EVENT_RULE,
 )
 
 PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -114,6 +123,12 @@ _NOUNS = {
     GLUE_JOB: "Glue job",
     GLUE_TRIGGER: "Glue trigger",
     ATHENA_WORKGROUP: "Athena workgroup",
+    SNS_TOPIC: "SNS topic",
+    SNS_TOPIC_POLICY: "topic policy",
+    SNS_SUBSCRIPTION: "topic subscription",
+    EVENT_RULE: "EventBridge rule",
+    EVENT_TARGET: "EventBridge target",
+    PUBSUB_TOPIC: "Pub/Sub topic",
     GCS_BUCKET: "GCS bucket",
     BQ_DATASET: "BigQuery dataset",
     BQ_TABLE: "BigQuery table",
@@ -287,6 +302,8 @@ _DOCUMENT_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     ROLE_POLICY: (("policy", "identity policy"),),
     USER_POLICY: (("policy", "identity policy"),),
     GROUP_POLICY: (("policy", "identity policy"),),
+    SNS_TOPIC_POLICY: (("policy", "topic policy"),),
+    SNS_TOPIC: (("policy", "topic policy"),),
 }
 
 
@@ -589,6 +606,24 @@ def check_key_rotation(graph: ResourceGraph) -> Iterable[Finding]:
             yield Finding(key.urn, True, f"{_label(key)} rotates automatically")
         else:
             yield Finding(key.urn, False, f"{_label(key)} does not set enableKeyRotation to true")
+
+
+# AWS-managed SNS key: encrypts, but any principal of the account that may publish can use it.
+SNS_MANAGED_KEY = "alias/aws/sns"
+
+
+def check_topic_encryption(graph: ResourceGraph) -> Iterable[Finding]:
+    """Every SNS topic encrypts its messages with a customer-managed KMS key (the product's)."""
+    for topic in graph.of_type(SNS_TOPIC):
+        key = topic.inputs.get("kmsMasterKeyId")
+        if not key:
+            yield Finding(
+                topic.urn, False, f"{_label(topic)} sets no kmsMasterKeyId, so messages rest unencrypted"
+            )
+        elif str(key).endswith(SNS_MANAGED_KEY):
+            yield Finding(topic.urn, False, f"{_label(topic)} uses the AWS-managed key {SNS_MANAGED_KEY}")
+        else:
+            yield Finding(topic.urn, True, f"{_label(topic)} encrypts with {key}")
 
 
 # --- IAM and resource policies -------------------------------------------------------
@@ -952,20 +987,23 @@ def check_gcp_basic_roles(graph: ResourceGraph) -> Iterable[Finding]:
 
 
 def check_gcp_cmek(graph: ResourceGraph) -> Iterable[Finding]:
-    """Buckets, datasets and tables encrypt with the product's Cloud KMS key (CMEK)."""
+    """Buckets, datasets, tables and Pub/Sub topics encrypt with the product's Cloud KMS key (CMEK)."""
     settings = {
         GCS_BUCKET: ("encryption", "defaultKmsKeyName"),
         BQ_DATASET: ("defaultEncryptionConfiguration", "kmsKeyName"),
         BQ_TABLE: ("encryptionConfiguration", "kmsKeyName"),
+        PUBSUB_TOPIC: ("", "kmsKeyName"),  # a top-level input
     }
     for resource in graph.of_type(*settings):
         block, key = settings[resource.type]
-        name = _block(resource.inputs.get(block)).get(key)
+        name = (_block(resource.inputs.get(block)) if block else resource.inputs).get(key)
         if name:
             yield Finding(resource.urn, True, f"{_label(resource)} encrypts with {name}")
         else:
             yield Finding(
-                resource.urn, False, f"{_label(resource)} sets no {block}.{key}, so Google-managed keys apply"
+                resource.urn,
+                False,
+                f"{_label(resource)} sets no {f'{block}.' if block else ''}{key}, so Google-managed keys apply",
             )
 
 
@@ -1141,6 +1179,22 @@ RULES: tuple[Guardrail, ...] = (
         check=check_required_tags,
     ),
     Guardrail(
+        id="MESH-SNS-KMS-ENCRYPTION",
+        title="SNS topics encrypt messages with a customer-managed KMS key",
+        severity=Severity.MANDATORY,
+        control=None,  # AWS Config managed rule sns-encrypted-kms checks the same
+        fix="set kmsMasterKeyId on the aws.sns.Topic to the product's key ARN",
+        check=check_topic_encryption,
+    ),
+    Guardrail(
+        id="MESH-SNS-PUBLIC-POLICY",
+        title="Topic policies grant nothing to everyone unconditionally",
+        severity=Severity.MANDATORY,
+        control=None,
+        fix="name the principal (events.amazonaws.com, a role ARN) in the Allow statement and restrict it with aws:SourceArn",
+        check=_public_statements("topic policy", "no Allow reaches a wildcard principal without a Condition"),
+    ),
+    Guardrail(
         id="MESH-ADV-VERSIONING",
         title="S3 buckets keep object versions",
         severity=Severity.ADVISORY,
@@ -1206,10 +1260,10 @@ RULES: tuple[Guardrail, ...] = (
     ),
     Guardrail(
         id="MESH-GCP-CMEK",
-        title="GCS buckets, BigQuery datasets and tables encrypt with the product's Cloud KMS key",
+        title="GCS buckets, BigQuery datasets and tables, and Pub/Sub topics encrypt with the product's Cloud KMS key",
         severity=Severity.MANDATORY,
         control="CIS GCP 7.2, 7.3",
-        fix="set encryption.default_kms_key_name on the bucket, default_encryption_configuration.kms_key_name on the dataset and encryption_configuration.kms_key_name on each table",
+        fix="set encryption.default_kms_key_name on the bucket, default_encryption_configuration.kms_key_name on the dataset and encryption_configuration.kms_key_name on each table, kms_key_name on each Pub/Sub topic",
         check=check_gcp_cmek,
     ),
     Guardrail(

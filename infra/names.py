@@ -25,6 +25,9 @@ GCP_SERVICE_ACCOUNT_MIN = 6
 GCP_SERVICE_ACCOUNT_MAX = 30
 GCP_KEY_RING_MAX = 63
 GCP_LABEL_MAX = 63
+SNS_TOPIC_MAX = 256
+EVENTBRIDGE_RULE_MAX = 64
+PUBSUB_TOPIC_MAX = 255
 
 _S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
 _S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -109,5 +112,8 @@ RULES = {
     "bigquery_dataset": NameRule("BigQuery dataset", r"[A-Za-z0-9_]+", BIGQUERY_DATASET_MAX),
     "gcp_service_account": NameRule("GCP service account id", r"[a-z][a-z0-9-]*[a-z0-9]", GCP_SERVICE_ACCOUNT_MAX, GCP_SERVICE_ACCOUNT_MIN),
     "gcp_key_ring": NameRule("Cloud KMS key ring", r"[a-zA-Z0-9_-]+", GCP_KEY_RING_MAX),
+    "sns_topic": NameRule("SNS topic", r"[A-Za-z0-9_-]+", SNS_TOPIC_MAX),
+    "eventbridge_rule": NameRule("EventBridge rule", r"[.\-_A-Za-z0-9]+", EVENTBRIDGE_RULE_MAX),
+    "pubsub_topic": NameRule("Pub/Sub topic", r"[A-Za-z][A-Za-z0-9._~+%-]{2,}", PUBSUB_TOPIC_MAX, 3),
     "gcp_label": NameRule("GCP label value", r"[a-z0-9_-]*", GCP_LABEL_MAX, 0),
 }  # fmt: skip

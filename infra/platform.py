@@ -31,7 +31,9 @@ AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\
 GcpProject = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d+$")]
 Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:\d+)?/?$")]
-AwsService = Literal["s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi"]
+AwsService = Literal[
+    "s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi", "sns", "events"
+]
 
 
 class DomainPrincipals(_Model):
@@ -115,6 +117,11 @@ class PlatformConfig(_Model):
     domains: dict[DomainName, DomainConfig] = Field(min_length=1)
     environments: dict[EnvironmentName, EnvironmentConfig] = Field(min_length=1)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    platform_readers: DomainPrincipals = Field(
+        default_factory=DomainPrincipals,
+        description="The identities the platform itself reads and notifies as (`mesh health`, CI); "
+        "their access to product data is expected, not undesirable.",
+    )
 
     @model_validator(mode="after")
     def _ephemeral_labels_stay_unique(self) -> PlatformConfig:

@@ -113,7 +113,24 @@ class AwsNames:
     athena_workgroup: str
     glue_job: str
     glue_trigger: str
+    topic: str = ""  # the product's SNS topic (signals)
+    failure_rule: str = ""  # the EventBridge rule that sends the transform's failed runs to the topic
     role_path: str = ROLE_PATH
+
+    @property
+    def access_log_prefix(self) -> str:
+        """Where the bucket's server access logs land in the environment's log bucket."""
+        return f"s3/{self.bucket}/"
+
+    @property
+    def topic_arn(self) -> str:
+        """The product's notification topic."""
+        return f"arn:{self.partition}:sns:{self.region}:{self.account}:{self.topic}"
+
+    @property
+    def failure_rule_arn(self) -> str:
+        """The EventBridge rule (default event bus) for the transform's failed runs."""
+        return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.failure_rule}"
 
     @property
     def bucket_arn(self) -> str:
@@ -165,6 +182,7 @@ class GcpNames:
     key_ring: str
     crypto_key: str
     producer_service_account: str
+    topic: str = ""  # the product's Pub/Sub topic (signals)
 
 
 @dataclass(frozen=True)
@@ -199,6 +217,7 @@ class ProductSpec:
     platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
     expires_at: str | None = None  # set for ephemeral environments
     delete_data: bool = False  # `mesh destroy --delete-data`: buckets go with their objects
+    platform_readers: tuple[str, ...] = ()  # mesh.yaml platformReaders.aws: `mesh health` and CI identities
 
     def contract(self) -> dict[str, Any]:
         """What consumers depend on: version, ports with columns and partitioning, and grants."""
@@ -287,6 +306,8 @@ def _aws_names(base: str, org: str, env_name: str, env: EnvironmentConfig) -> Aw
         athena_workgroup=names.fit(base, names.ATHENA_WORKGROUP_MAX, suffix="-producer"),
         glue_job=names.fit(base, 255, suffix="-transform"),
         glue_trigger=names.fit(base, 255, suffix="-schedule"),
+        topic=names.fit(base, names.SNS_TOPIC_MAX, suffix="-signals"),
+        failure_rule=names.fit(base, names.EVENTBRIDGE_RULE_MAX, suffix="-failed-runs"),
     )
 
 
@@ -304,6 +325,7 @@ def _gcp_names(
         key_ring=names.fit(base, names.GCP_KEY_RING_MAX),
         crypto_key="data",
         producer_service_account=names.gcp_service_account_id(sa_base, "-p"),
+        topic=names.fit(base, names.PUBSUB_TOPIC_MAX, suffix="-signals"),
     )
 
 
@@ -468,4 +490,5 @@ def resolve(
         gcp=gcp,
         platform_environment=environment,
         expires_at=ephemeral.expires_at if ephemeral else None,
+        platform_readers=_principals(platform.platform_readers.aws, account),
     )

@@ -95,6 +95,9 @@ class _Deleter:
 
     def delete(self, arn: str) -> None:
         service, resource = arn.split(":")[2], arn.split(":", 5)[5]
+        if service in ("sns", "events"):
+            self.signal(service, arn, resource)
+            return
         handler: Callable[[str], None] | None = {
             "s3": self.bucket,
             "kms": self.key,
@@ -105,6 +108,20 @@ class _Deleter:
         if handler is None:
             raise ValueError(f"mesh does not sweep {service} resources")
         handler(resource)
+
+    def signal(self, service: str, arn: str, resource: str) -> None:
+        """A product's topic (its subscriptions go with it) or its rule (targets first, as AWS requires)."""
+        if service == "sns":
+            self.client("sns").delete_topic(TopicArn=arn)
+            return
+        kind, _, name = resource.partition("/")
+        if kind != "rule" or "/" in name:
+            raise ValueError(f"mesh sweeps only rules of the default event bus, not {resource}")
+        events = self.client("events")
+        targets = [t["Id"] for t in events.list_targets_by_rule(Rule=name).get("Targets", [])]
+        if targets:
+            events.remove_targets(Rule=name, Ids=targets)
+        events.delete_rule(Name=name)
 
     def bucket(self, name: str) -> None:
         s3 = self.client("s3")
@@ -193,7 +210,8 @@ def _tagged(session: Any, region: str, endpoint_url: str | None) -> list[tuple[s
 
 def _rank(arn: str) -> tuple[int, str]:
     service = arn.split(":")[2]
-    order = {"glue": 0, "athena": 1, "iam": 2, "s3": 3, "kms": 4}
+    # Rules before the topics they target; everything before the key it is encrypted with.
+    order = {"events": 0, "glue": 1, "athena": 2, "sns": 3, "iam": 4, "s3": 5, "kms": 6}
     within = 0 if ":trigger/" in arn or ":role/" in arn else 1
     return order.get(service, 9) * 2 + within, arn
 

@@ -93,6 +93,19 @@ def _identifiers(
     if type_ == "aws:glue/trigger:Trigger":
         trigger = inputs.get("name", name)
         return trigger, {"arn": _arn(ctx, "glue", f"trigger/{trigger}")}
+    if type_ == "aws:sns/topic:Topic":
+        arn = _arn(ctx, "sns", inputs.get("name") or placeholder(name, "name"))
+        return arn, {"arn": arn}
+    if type_ == "aws:sns/topicPolicy:TopicPolicy":
+        return str(inputs.get("arn")), {}
+    if type_ == "aws:sns/topicSubscription:TopicSubscription":
+        arn = f"{inputs.get('topic')}:{placeholder(name, 'subscriptionId')}"
+        return arn, {"arn": arn}
+    if type_ == "aws:cloudwatch/eventRule:EventRule":
+        rule = inputs.get("name", name)
+        return rule, {"arn": _arn(ctx, "events", f"rule/{rule}")}
+    if type_ == "aws:cloudwatch/eventTarget:EventTarget":
+        return f"{inputs.get('rule')}-{inputs.get('targetId')}", {}
     if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
         return f"{inputs.get('bucket')}/{inputs.get('key')}", {
             "versionId": placeholder(name, "versionId"),
@@ -124,6 +137,12 @@ def _gcp_identifiers(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str
             "url": f"gs://{inputs.get('name')}",
             "selfLink": placeholder(name, "selfLink"),
         }
+    if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        service = str(inputs.get("service", "")).removesuffix(".googleapis.com")
+        email = f"service-{placeholder(str(project), 'number')}@gcp-sa-{service}.iam.gserviceaccount.com"
+        return email, {"email": email, "member": f"serviceAccount:{email}"}
+    if type_ == "gcp:pubsub/topic:Topic":
+        return f"projects/{project}/topics/{inputs.get('name')}", {}
     if type_ == "gcp:bigquery/dataset:Dataset":
         return f"projects/{project}/datasets/{inputs.get('datasetId')}", {}
     if type_ == "gcp:bigquery/table:Table":

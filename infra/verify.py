@@ -413,6 +413,60 @@ class _Checker:
 
         self.run("workgroup", name, "athena", check)
 
+    # --- SNS and EventBridge (signals) -------------------------------------------------
+    def topic(self, resource: Resource) -> None:
+        arn = self.spec.require_aws().topic_arn
+        name = resource.inputs["name"]
+        sns = self.client("sns")
+
+        def check() -> None:
+            attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+            self.add("topic", name, "exists", True)
+            planned_key = self.resolved(resource.inputs.get("kmsMasterKeyId"))
+            live_key = attributes.get("KmsMasterKeyId", "")
+            self.add(
+                "topic", name, "encrypted with the product key", live_key == planned_key, live_key or "none"
+            )
+            planned_policy = next(
+                (
+                    p
+                    for p in self.graph.of_type("aws:sns/topicPolicy:TopicPolicy")
+                    if p.inputs.get("arn") == arn
+                ),
+                None,
+            )
+            if planned_policy is not None:
+                same, detail = _same_policy(
+                    _policy(planned_policy.inputs["policy"]), _policy(attributes.get("Policy", "{}"))
+                )
+                self.add("topic", name, "policy as planned", same, detail)
+            subscriptions = sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", [])
+            owner = self.spec.owner
+            subscribed = any(
+                s.get("Protocol") == "email" and s.get("Endpoint") == owner for s in subscriptions
+            )
+            self.add("topic", name, "owner subscribed", subscribed, owner)
+
+        self.run("topic", name, "sns", check)
+
+    def event_rule(self, resource: Resource) -> None:
+        name = resource.inputs["name"]
+        events = self.client("events")
+        topic_arn = self.spec.require_aws().topic_arn
+
+        def check() -> None:
+            live = events.describe_rule(Name=name)
+            self.add("rule", name, "exists", True)
+            same = json.loads(live.get("EventPattern") or "{}") == json.loads(resource.inputs["eventPattern"])
+            self.add("rule", name, "pattern as planned", same, "" if same else live.get("EventPattern", ""))
+            self.add("rule", name, "enabled", live.get("State") == "ENABLED", live.get("State", ""))
+            targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
+            self.add(
+                "rule", name, "targets the product topic", any(t.get("Arn") == topic_arn for t in targets)
+            )
+
+        self.run("rule", name, "events", check)
+
 
 def verify(
     spec: ProductSpec,
@@ -441,6 +495,10 @@ def verify(
             checker.table(resource)
         for resource in graph.of_type("aws:athena/workgroup:Workgroup"):
             checker.workgroup(resource)
+        for resource in graph.of_type("aws:sns/topic:Topic"):
+            checker.topic(resource)
+        for resource in graph.of_type("aws:cloudwatch/eventRule:EventRule"):
+            checker.event_rule(resource)
     except BotoCoreError as e:
         raise MeshError(
             f"cannot check {spec.stack}: {e}",

@@ -9,6 +9,7 @@ CATALOG_DATABASE = "catalogDatabase"
 CATALOG_TABLES = "catalogTables"
 QUERY_WORKGROUPS = "queryWorkgroups"
 PRODUCT = "product"
+SIGNALS_TOPIC = "signalsTopic"  # the SNS topic ARN (AWS) or Pub/Sub topic id (GCP)
 
 ALL = (
     BUCKET,
@@ -20,4 +21,5 @@ ALL = (
     CATALOG_TABLES,
     QUERY_WORKGROUPS,
     PRODUCT,
+    SIGNALS_TOPIC,
 )

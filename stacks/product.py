@@ -30,6 +30,7 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
             pulumi.export(outputs.CATALOG_DATABASE, product.database)
             pulumi.export(outputs.CATALOG_TABLES, product.tables)
             pulumi.export(outputs.QUERY_WORKGROUPS, product.workgroups)
+            pulumi.export(outputs.SIGNALS_TOPIC, product.topic_arn)
         else:
             from components.gcp.product import GcpDataProduct, GcpDataProductArgs  # noqa: PLC0415 - as above
 
@@ -37,6 +38,7 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
             pulumi.export(outputs.BUCKET, gcp_product.bucket)
             pulumi.export(outputs.CATALOG_DATABASE, gcp_product.dataset)
             pulumi.export(outputs.PRODUCER_ROLE_ARN, gcp_product.producer_email)
+            pulumi.export(outputs.SIGNALS_TOPIC, gcp_product.topic)
         pulumi.export(outputs.PRODUCT, f"{spec.domain}/{spec.product}")
 
     return program

@@ -53,6 +53,8 @@ ATHENA_QUERY = [
     "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:GetWorkGroup",
 ]  # fmt: skip
 LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
+# Publishing to a topic encrypted with the product key (EventBridge, `mesh health --notify`).
+KMS_TOPIC = ["kms:Decrypt", "kms:GenerateDataKey*"]
 KMS_LOGS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
 
 
@@ -352,9 +354,39 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
     return _doc(*statements)
 
 
+def topic_policy(spec: ProductSpec) -> dict[str, Any]:
+    """The signals topic: only TLS; with a transform, EventBridge may publish for the failed-runs
+    rule and no other (`aws:SourceArn`). Account principals publish through their IAM policies."""
+    aws = spec.require_aws()
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": aws.topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if spec.transform:
+        statements.append(
+            {
+                "Sid": "EventBridgePublishesFailedRuns",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": aws.topic_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": aws.failure_rule_arn}},
+            }
+        )
+    return _doc(*statements)
+
+
 def key_policy(spec: ProductSpec) -> dict[str, Any]:
     """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3;
-    with a transform, CloudWatch Logs may encrypt the Glue job's log groups (and nothing else)."""
+    with a transform, CloudWatch Logs may encrypt the Glue job's log groups (and nothing else)
+    and EventBridge may publish the failed-runs rule's events to the encrypted topic; the
+    platform readers may publish to the topic (through SNS only)."""
     aws = spec.require_aws()
     statements: list[dict[str, Any]] = [
         {
@@ -394,6 +426,28 @@ def key_policy(spec: ProductSpec) -> dict[str, Any]:
                 "Action": KMS_LOGS,
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": glue_log_groups(spec)}},
+            }
+        )
+    if spec.transform:
+        statements.append(
+            {
+                "Sid": "EventBridgePublishesFailedRuns",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": KMS_TOPIC,
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:SourceArn": aws.failure_rule_arn}},
+            }
+        )
+    if spec.platform_readers:
+        statements.append(
+            {
+                "Sid": "PlatformReadersPublishSignals",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(spec.platform_readers)},
+                "Action": KMS_TOPIC,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"sns.{aws.region}.amazonaws.com"}},
             }
         )
     if spec.grants:

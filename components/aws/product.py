@@ -9,6 +9,7 @@ import pulumi
 from components.aws.access import ProductAccess, ProductAccessArgs
 from components.aws.catalog import ProductCatalog, ProductCatalogArgs
 from components.aws.compute import ProductCompute, ProductComputeArgs
+from components.aws.signals import ProductSignals, ProductSignalsArgs
 from components.aws.storage import ProductStorage, ProductStorageArgs
 from infra.spec import ProductSpec
 
@@ -52,6 +53,11 @@ class DataProduct(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        self.signals = ProductSignals(
+            f"{name}-signals",
+            ProductSignalsArgs(spec=spec, key_arn=self.storage.key.arn),
+            pulumi.ResourceOptions(parent=self),
+        )
         self.bucket = self.storage.bucket.bucket
         self.bucket_arn = self.storage.bucket.arn
         self.key_arn = self.storage.key.arn
@@ -60,11 +66,13 @@ class DataProduct(pulumi.ComponentResource):
         self.database = self.catalog.database.name
         self.tables = {n: t.name for n, t in self.catalog.tables.items()}
         self.workgroups = {w: g.name for w, g in self.compute.workgroups.items()}
+        self.topic_arn = self.signals.topic_arn
         self.register_outputs(
             {
                 "bucket": self.bucket,
                 "keyArn": self.key_arn,
                 "producerRoleArn": self.producer_role_arn,
                 "database": self.database,
+                "topicArn": self.topic_arn,
             }
         )

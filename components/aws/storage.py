@@ -108,7 +108,7 @@ class ProductStorage(pulumi.ComponentResource):
             f"{name}-access-logging",
             bucket=names.bucket,
             target_bucket=names.log_bucket,
-            target_prefix=f"s3/{names.bucket}/",
+            target_prefix=names.access_log_prefix,
             opts=on_bucket,
         )
         # An empty "folder" object per port makes each port's prefix visible before data lands;

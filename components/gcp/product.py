@@ -9,6 +9,7 @@ import pulumi
 from components.gcp.access import ProductAccess, ProductAccessArgs
 from components.gcp.catalog import ProductCatalog, ProductCatalogArgs
 from components.gcp.encryption import ProductKey, ProductKeyArgs
+from components.gcp.signals import ProductSignals, ProductSignalsArgs
 from components.gcp.storage import ProductStorage, ProductStorageArgs
 from infra.spec import ProductSpec
 
@@ -23,12 +24,13 @@ class GcpDataProductArgs:
 class GcpDataProduct(pulumi.ComponentResource):
     """Everything one data product needs on GCP, isolated from every other product.
 
-    `bucket`, `dataset` and `producer_email` are what the stack exports.
+    `bucket`, `dataset`, `producer_email` and `topic` are what the stack exports.
     """
 
     bucket: pulumi.Output[str]
     dataset: pulumi.Output[str]
     producer_email: pulumi.Output[str]
+    topic: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: GcpDataProductArgs, opts: pulumi.ResourceOptions | None = None
@@ -59,14 +61,19 @@ class GcpDataProduct(pulumi.ComponentResource):
             child,
         )
 
+        self.signals = ProductSignals(
+            f"{name}-signals", ProductSignalsArgs(spec=spec, key_id=self.key.crypto_key.id), child
+        )
         self.bucket = self.storage.bucket.name
         self.dataset = self.catalog.dataset.dataset_id
         self.producer_email = self.access.producer_email
+        self.topic = self.signals.topic_id
         self.register_outputs(
             {
                 "bucket": self.bucket,
                 "dataset": self.dataset,
                 "keyId": self.key.crypto_key.id,
                 "producerEmail": self.producer_email,
+                "topic": self.topic,
             }
         )

@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 #: `infra.engine.automation` may import `pulumi.automation`).
 OnEvent = Callable[[Any], None]
 
-#: Resources whose replacement or deletion loses data, or makes data unreadable.
+#: Resources whose replacement or deletion loses data, or makes data unreadable. An SNS
+#: topic or email subscription holds the owner's confirmation: replaced, alerts stop
+#: reaching the owner until someone confirms again.
 STATEFUL_TYPES = frozenset(
     {
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
         "aws:s3/bucket:Bucket",
         "aws:s3/bucketV2:BucketV2",
         "aws:kms/key:Key",

@@ -148,14 +148,16 @@ def test_verify_against_a_moto_server_reports_no_drift_then_drift(tmp_path: Path
                 "--endpoint-url",
                 url,
                 "--services",
-                "s3,iam,sts,kms,glue,athena",
+                "s3,iam,sts,kms,glue,athena,sns,events",
             ],
         )
         assert applied.exit_code == 0, applied.output
-        assert "18 created, 0 skipped" in applied.output
+        assert "21 created, 0 skipped" in applied.output
         clean = runner.invoke(app, ["verify", request, "--env", "moto", "--endpoint-url", url])
         assert clean.exit_code == 0, clean.output
         assert "No drift" in clean.output
+        for signal in ("encrypted with the product key", "policy as planned", "owner subscribed"):
+            assert signal in clean.output, f"verify does not check the topic's {signal}"
         import boto3
 
         s3 = boto3.client(

@@ -21,8 +21,13 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TAGGABLE = {
     BUCKET, "aws:kms/key:Key", ROLE, "aws:iam/policy:Policy", "aws:glue/catalogDatabase:CatalogDatabase",
     "aws:glue/job:Job", "aws:glue/trigger:Trigger", "aws:athena/workgroup:Workgroup",
-    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "aws:s3/bucketObjectv2:BucketObjectv2", "aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule",
 }  # fmt: skip
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,8 +145,19 @@ def test_kms_key_rotates_and_policy_names_only_product_roles(example: str, examp
                 ],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
-            }
-        ], f"{key_policy.urn}: CloudWatch Logs may use the key for the job's log groups only"
+            },
+            {
+                "Sid": "EventBridgePublishesFailedRuns",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:SourceArn": aws.failure_rule_arn}},
+            },
+        ], (
+            f"{key_policy.urn}: CloudWatch Logs may use the key for the job's log groups only, "
+            "EventBridge for the failed-runs rule only"
+        )
     else:
         assert services == [], f"{key_policy.urn}: no service uses the key without a transform"
     for statement in statements(document):
@@ -356,3 +372,59 @@ def test_every_child_is_parented_under_the_product_component(example_graph: Grap
             continue
         assert resource.parent is not None, f"{resource.urn} has no parent"
         assert graph.get(resource.parent).type.startswith("mesh:aws:"), resource.urn
+
+
+@pytest.mark.parametrize("example", AWS_EXAMPLES)
+def test_signals_topic_is_encrypted_with_the_product_key_and_reaches_the_owner(
+    example: str, example_graph: Graphs
+) -> None:
+    spec, graph = example_graph(example)
+    aws = spec.require_aws()
+    (topic,) = graph.of_type(TOPIC)
+    (key,) = graph.of_type("aws:kms/key:Key")
+    assert topic.inputs["name"] == aws.topic, topic.urn
+    assert (
+        topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:{aws.region}:{aws.account}:key/<{key.name}.keyId>"
+    ), f"{topic.urn}: not encrypted with the product key"
+    (subscription,) = graph.of_type(SUBSCRIPTION)
+    assert (
+        subscription.inputs["protocol"],
+        subscription.inputs["endpoint"],
+        subscription.inputs["topic"],
+    ) == (
+        "email",
+        spec.owner,
+        aws.topic_arn,
+    ), subscription.urn
+    (policy,) = graph.of_type(TOPIC_POLICY)
+    document = policy.policy()
+    assert document is not None and policy.inputs["arn"] == aws.topic_arn, policy.urn
+    sids = by_sid(document)
+    assert sids["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, (
+        policy.urn
+    )
+    allows = [s for s in statements(document) if s["Effect"] == "Allow"]
+    if spec.transform is None:
+        assert allows == [], f"{policy.urn}: nothing publishes without a transform"
+        assert graph.of_type(EVENT_RULE) == [] and graph.of_type(EVENT_TARGET) == [], policy.urn
+        return
+    assert allows == [
+        {
+            "Sid": "EventBridgePublishesFailedRuns",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": aws.topic_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": aws.failure_rule_arn}},
+        }
+    ], f"{policy.urn}: only EventBridge, only for the failed-runs rule"
+    (rule,) = graph.of_type(EVENT_RULE)
+    assert rule.inputs["name"] == aws.failure_rule, rule.urn
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": [aws.glue_job], "state": ["FAILED", "TIMEOUT"]},
+    }, rule.urn
+    (target,) = graph.of_type(EVENT_TARGET)
+    assert (target.inputs["rule"], target.inputs["arn"]) == (aws.failure_rule, aws.topic_arn), target.urn
+    assert "<job>" in target.inputs["inputTransformer"]["inputTemplate"], target.urn

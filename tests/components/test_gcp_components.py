@@ -41,8 +41,10 @@ TABLE = "gcp:bigquery/table:Table"
 TABLE_IAM = "gcp:bigquery/iamMember:IamMember"
 ACCOUNT = "gcp:serviceaccount/account:Account"
 ACCOUNT_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
-LABELED = {BUCKET, CRYPTO_KEY, DATASET, TABLE}
-UNLABELABLE = {KEY_RING, ACCOUNT, BUCKET_IAM, KEY_IAM, DATASET_IAM, TABLE_IAM, ACCOUNT_IAM}
+TOPIC = "gcp:pubsub/topic:Topic"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+LABELED = {BUCKET, CRYPTO_KEY, DATASET, TABLE, TOPIC}
+UNLABELABLE = {KEY_RING, ACCOUNT, BUCKET_IAM, KEY_IAM, DATASET_IAM, TABLE_IAM, ACCOUNT_IAM, SERVICE_IDENTITY}
 IAM_MEMBERS = {BUCKET_IAM, KEY_IAM, DATASET_IAM, TABLE_IAM, ACCOUNT_IAM}
 CONSUMER_ROLES = {
     "roles/storage.objectViewer",
@@ -401,6 +403,7 @@ def test_components_own_their_resources(product: Product) -> None:
             "mesh:gcp:ProductStorage",
             "mesh:gcp:ProductCatalog",
             "mesh:gcp:ProductAccess",
+            "mesh:gcp:ProductSignals",
         ]
     )
     for resource in product.graph.cloud_resources():
@@ -478,3 +481,21 @@ def test_schema_field(case: Case) -> None:
 )
 def test_time_partitioning(column: ColumnSpec | None, want: dict[str, str] | None) -> None:
     assert time_partitioning(column) == want
+
+
+def test_signals_topic_is_encrypted_with_the_product_key_after_pubsub_may_use_it(product: Product) -> None:
+    (topic,) = product.graph.of_type(TOPIC)
+    names = product.spec.require_gcp()
+    assert topic.inputs["name"] == names.topic, topic.urn
+    assert topic.inputs["kmsKeyName"].endswith(f"/keyRings/{names.key_ring}/cryptoKeys/{names.crypto_key}"), (
+        f"{topic.urn}: not the product key"
+    )
+    (agent,) = product.graph.of_type(SERVICE_IDENTITY)
+    assert agent.inputs["service"] == "pubsub.googleapis.com", agent.urn
+    grants = [
+        g
+        for g in product.graph.of_type(KEY_IAM)
+        if g.inputs.get("member", "").endswith("@gcp-sa-pubsub.iam.gserviceaccount.com")
+    ]
+    assert [g.inputs["role"] for g in grants] == ["roles/cloudkms.cryptoKeyEncrypterDecrypter"], topic.urn
+    assert grants[0].urn in topic.dependencies, f"{topic.urn}: created before Pub/Sub may use the key"

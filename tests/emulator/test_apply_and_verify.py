@@ -200,7 +200,9 @@ def test_verify_reports_injected_drift_on_moto_server(
     product_in_fresh_env: Callable[[str, str], tuple[ProductSpec, ResourceGraph]],
 ) -> None:
     spec, graph = product_in_fresh_env("sales-orders", MOTO_ACCOUNT)
-    after = _drift_case(spec, graph, moto_server, frozenset({"s3", "iam", "kms", "glue", "athena"}), drift)
+    after = _drift_case(
+        spec, graph, moto_server, frozenset({"s3", "iam", "kms", "glue", "athena", "sns", "events"}), drift
+    )
     found = [(c.kind, c.name) for c in after.drift]
     assert (drift.kind, drift.check) in found, f"{drift.reason}: {found}"
     assert len(after.drift) == 1, f"{drift.reason}: only the injected drift is reported, got {found}"

@@ -211,7 +211,7 @@ def test_local_points_only_the_configured_services_at_localstack(request_file: P
     endpoints = {k: v for k, v in config.items() if k.startswith("aws:endpoints")}
     assert endpoints == {
         f"aws:endpoints[0].{service}": ConfigEntry(endpoint, path=True)
-        for service in ("athena", "glue", "iam", "kms", "s3", "sts")
+        for service in ("athena", "events", "glue", "iam", "kms", "s3", "sns", "sts")
     }
     for flag in (
         "aws:s3UsePathStyle",

@@ -234,6 +234,9 @@ PRODUCER_POLICY = "sales-orders-access-producer-policy"
 CONSUMER = "sales-orders-access-consumer-marketing"
 BOUNDARY = "sales-orders-access-boundary"
 WORKGROUP = "sales-orders-compute-workgroup-marketing"
+TOPIC = "sales-orders-signals-topic"
+TOPIC_POLICY = "sales-orders-signals-topic-policy"
+GCP_TOPIC = "marketing-campaign-performance-signals-topic"
 ALLOW_EVERYONE = {
     "Sid": "Everyone",
     "Effect": "Allow",
@@ -359,6 +362,19 @@ BROKEN = [
          "MESH-ADV-GCS-VERSIONING", GCS, ("does not enable versioning",), example="marketing-campaigns"),
     Case("finance-payroll: rotation off", "finance-payroll-storage-key", setting("enableKeyRotation", value=False),
          "MESH-KMS-ROTATION", "finance-payroll-storage-key", ("finance-payroll-storage-key",), example="finance-payroll"),
+    Case("the signals topic rests unencrypted", TOPIC, without("kmsMasterKeyId"),
+         "MESH-SNS-KMS-ENCRYPTION", TOPIC, ("sets no kmsMasterKeyId",)),
+    Case("the signals topic uses the AWS-managed SNS key", TOPIC, setting("kmsMasterKeyId", value="alias/aws/sns"),
+         "MESH-SNS-KMS-ENCRYPTION", TOPIC, ("alias/aws/sns",)),
+    Case("the topic policy lets everyone publish", TOPIC_POLICY,
+         add_statement({"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": "*"}),
+         "MESH-SNS-PUBLIC-POLICY", TOPIC_POLICY, ("statement Anyone of the topic policy",)),
+    Case("the failed-runs rule lost its tags", "sales-orders-signals-failed-runs", without("tags"),
+         "MESH-TAGS", "sales-orders-signals-failed-runs", REQUIRED_TAGS),
+    Case("the Pub/Sub topic has no product key", GCP_TOPIC, without("kmsKeyName"),
+         "MESH-GCP-CMEK", GCP_TOPIC, ("Pub/Sub topic marketing-campaign-performance-signals-topic sets no kmsKeyName",), example="marketing-campaigns"),
+    Case("the Pub/Sub topic lost its owner label", GCP_TOPIC, without("labels", "mesh-owner"),
+         "MESH-GCP-LABELS", GCP_TOPIC, ("mesh-owner",), example="marketing-campaigns"),
 ]  # fmt: skip
 
 

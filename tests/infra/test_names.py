@@ -38,6 +38,8 @@ AWS_RULES = {
     "athena_workgroup": "athena_workgroup",
     "glue_job": "glue_job",
     "glue_trigger": "glue_job",
+    "topic": "sns_topic",
+    "failure_rule": "eventbridge_rule",
 }
 GCP_RULES = {
     "bucket": "gcs_bucket",
@@ -46,6 +48,7 @@ GCP_RULES = {
     "key_ring": "gcp_key_ring",
     "crypto_key": "gcp_key_ring",  # Cloud KMS keys follow the key ring rule
     "producer_service_account": "gcp_service_account",
+    "topic": "pubsub_topic",
 }
 GRANT_RULES = {
     "aws_role": "iam_role",

@@ -91,6 +91,22 @@ def _create(index: int, spec: Spec) -> str:
             Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()]
         )
         return str(key["KeyMetadata"]["Arn"])
+    if spec.kind == "topic":
+        topic = boto3.client("sns", region_name=REGION).create_topic(
+            Name=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+        return str(topic["TopicArn"])
+    if spec.kind == "rule":
+        events = boto3.client("events", region_name=REGION)
+        rule = events.put_rule(
+            Name=name,
+            EventPattern='{"source": ["aws.glue"]}',
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+        events.put_targets(
+            Rule=name, Targets=[{"Id": "owner-topic", "Arn": f"arn:aws:sns:{REGION}:123456789012:t"}]
+        )
+        return str(rule["RuleArn"])
     athena = boto3.client("athena", region_name=REGION)
     athena.create_work_group(
         Name=name, Configuration={}, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
@@ -105,6 +121,10 @@ def _exists(arn: str) -> bool:
         return name in {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
     if service == "iam":
         return name in {r["RoleName"] for r in boto3.client("iam", region_name=REGION).list_roles()["Roles"]}
+    if service == "sns":
+        return arn in {t["TopicArn"] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]}
+    if service == "events":
+        return name in {r["Name"] for r in boto3.client("events", region_name=REGION).list_rules()["Rules"]}
     if service == "kms":
         return (
             boto3.client("kms", region_name=REGION).describe_key(KeyId=name)["KeyMetadata"]["KeyState"]
@@ -161,6 +181,8 @@ def test_sweep_deletes_expired_and_stackless_preview_resources_only() -> None:
         Spec("role", False, None, DEAD),
         Spec("workgroup", True, None, DEAD),
         Spec("key", True, PAST, LIVE),
+        Spec("topic", True, PAST, LIVE),  # a product's signals topic
+        Spec("topic", True, FUTURE, LIVE),
     ]
     with mock_aws():
         arns = [_create(i, s) for i, s in enumerate(specs)]
@@ -171,6 +193,18 @@ def test_sweep_deletes_expired_and_stackless_preview_resources_only() -> None:
         assert result.failed == {}
         for arn, spec in zip(arns, specs, strict=True):
             assert _exists(arn) != spec.orphan, f"{arn}: {spec}"
+
+
+def test_a_failed_runs_rule_is_deleted_with_its_targets() -> None:
+    # moto's tagging API does not list EventBridge rules (AWS's does), so the sweep's deleter
+    # is exercised directly on the rule's ARN.
+    from infra.sweep import _Deleter
+
+    with mock_aws():
+        arn = _create(0, Spec("rule", True, None, DEAD))
+        assert _exists(arn)
+        _Deleter(_session(), REGION, None).delete(arn)
+        assert not _exists(arn)
 
 
 resource_specs = st.lists(
