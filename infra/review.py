@@ -44,6 +44,11 @@ REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/account:Account": ("accountId",),
 }
 POLICY_KEYS = ("policy", "assumeRolePolicy")
+# Inputs a provider takes as a JSON string (a BigQuery table's schema); a review compares
+# them decoded, so a changed column is one line per field, as on AWS.
+JSON_INPUT_KEYS = ("schema",)
+# The document name of a GCP IAM member resource's one binding, shown like a policy.
+BINDING = "IAM binding"
 
 
 @dataclass(frozen=True)
@@ -264,8 +269,21 @@ def _reordered(before: Any, after: Any) -> bool:
     return [n for n in before if n in after] != [n for n in after if n in before]
 
 
+def _decoded(inputs: dict[str, Any]) -> dict[str, Any]:
+    """`inputs` with the JSON strings of `JSON_INPUT_KEYS` parsed (kept as text when not JSON)."""
+    decoded = dict(inputs)
+    for key in JSON_INPUT_KEYS:
+        raw = inputs.get(key)
+        if isinstance(raw, str):
+            try:
+                decoded[key] = json.loads(raw)
+            except ValueError:
+                continue
+    return decoded
+
+
 def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[InputChange, ...]:
-    flat_old, flat_new = _flatten(old), _flatten(new)
+    flat_old, flat_new = _flatten(_decoded(old)), _flatten(_decoded(new))
     changes = []
     for path in sorted(set(flat_old) | set(flat_new)):
         before, after = flat_old.get(path), flat_new.get(path)
@@ -307,8 +325,34 @@ def _statements(document: dict[str, Any]) -> set[Grant]:
     return grants
 
 
+def _binding_target(inputs: dict[str, Any]) -> str:
+    """What a GCP IAM member resource grants on, in the words of its console."""
+    if inputs.get("bucket"):
+        return f"gs://{inputs['bucket']}"
+    if inputs.get("datasetId"):
+        parts = [inputs.get("project"), inputs["datasetId"], inputs.get("tableId")]
+        return "bigquery:" + ".".join(str(p) for p in parts if p)
+    for key in ("cryptoKeyId", "serviceAccountId", "project"):
+        if inputs.get(key):
+            return str(inputs[key])
+    return "(this resource)"
+
+
+def _bindings(resource: Resource) -> set[Grant]:
+    """A GCP IAM member resource as one grant: role, target, member and IAM condition."""
+    inputs = resource.inputs
+    if not resource.type.startswith("gcp:") or "role" not in inputs or "member" not in inputs:
+        return set()
+    condition = inputs.get("condition")
+    when = condition.get("expression", "") if isinstance(condition, dict) else ""
+    return {Grant("Allow", str(inputs["role"]), _binding_target(inputs), str(inputs["member"]), str(when))}
+
+
 def _policy_changes(before: Resource, after: Resource) -> list[PolicyChange]:
     changes = []
+    was, now = _bindings(before), _bindings(after)
+    if was != now:
+        changes.append(PolicyChange(BINDING, tuple(sorted(now - was)), tuple(sorted(was - now))))
     for key in POLICY_KEYS:
         old, new = before.policy(key), after.policy(key)
         if old is None and new is None:
@@ -369,7 +413,7 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
                 )
             )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
-    return sorted(changes, key=lambda c: (order[c.kind], c.type, c.name))
+    return sorted(changes, key=lambda c: (order[c.kind], c.type, c.name, c.urn))
 
 
 def diff_contract(
@@ -532,7 +576,7 @@ def review(
         )
     elif head.spec.cloud != "aws":
         notes.append(
-            "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings above"
+            "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings under Resources"
         )
     return ReviewResult(
         stack=head.spec.stack,
