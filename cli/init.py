@@ -1,4 +1,5 @@
-"""`mesh init`: ask a few questions and write a request that validates."""
+"""`mesh init`: ask a few questions and write a request that validates — and, in a folder
+without a `mesh.yaml`, a platform config for one domain and one environment first."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ from rich.markup import escape
 from cli.console import err, out
 from cli.options import PlatformOption
 from infra.errors import UsageError
-from infra.platform import PlatformConfig, find_platform_file
+from infra.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
 from infra.request import Classification, Cloud
-from infra.scaffold import Answers, check_answer, render_request, write_request
-from infra.validation import load_platform
+from infra.scaffold import (
+    Answers,
+    PlatformAnswers,
+    check_answer,
+    render_platform,
+    render_request,
+    write_platform,
+    write_request,
+)
+from infra.validation import LoadedPlatform, load_platform, load_request
+
+DEFAULT_REGION = {"aws": "us-east-1", "gcp": "us-central1"}
 
 
 def _ask(
@@ -24,17 +35,19 @@ def _ask(
     default: str | None,
     interactive: bool,
     choices: list[str] | None = None,
+    option: str | None = None,
 ) -> str:
+    option = option or field
     if given is not None:
         problem = check_answer(field, given)
         if choices and given not in choices:
             problem = f"'{given}' is not one of: {', '.join(choices)}"
         if problem:
-            raise UsageError(f"--{field}: {problem}")
+            raise UsageError(f"--{option}: {problem}")
         return given
     if not interactive:
         if default is None:
-            raise UsageError(f"--{field} is required with --no-input", hint=f"Pass --{field} VALUE.")
+            raise UsageError(f"--{option} is required with --no-input", hint=f"Pass --{option} VALUE.")
         return default
     while True:
         suffix = f" ({'/'.join(choices)})" if choices else ""
@@ -67,18 +80,87 @@ def init(
         bool, typer.Option("--no-input", help="Do not ask; take answers from options and defaults.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+    organization: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet: write one for this organisation (the prefix of every name, e.g. acme).",
+            rich_help_panel="New mesh.yaml",
+        ),
+    ] = None,
+    cost_center: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet: the domain's cost centre (e.g. CC-1001).", rich_help_panel="New mesh.yaml"
+        ),
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet: the first environment's name. Default: dev.",
+            rich_help_panel="New mesh.yaml",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet, AWS: the environment's 12-digit account id.",
+            rich_help_panel="New mesh.yaml",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet, GCP: the environment's project id.", rich_help_panel="New mesh.yaml"
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="No mesh.yaml yet: the environment's region. Default: us-east-1 (AWS), us-central1 (GCP).",
+            rich_help_panel="New mesh.yaml",
+        ),
+    ] = None,
 ) -> None:
     """Write a new data product request by answering a few questions.
 
     The file validates as written; edit its schema, then run `mesh validate` and `mesh plan`.
+    In a folder with no mesh.yaml (here or above), it first offers to write one: your
+    organisation, your domain and one environment (with --no-input: pass --organization).
 
     Example: mesh init --no-input --domain sales --name orders --owner sales-data@example.com
+    --description "One row per order line."
+
+    Example, from an empty folder: mesh init --no-input --organization acme --domain sales
+    --cost-center CC-1001 --account 111122223333 --name orders --owner sales-data@example.com
     --description "One row per order line."
     """
     where = file.parent if file else Path.cwd()
     platform_path = platform or find_platform_file(where)
     config: PlatformConfig | None = load_platform(platform_path).config if platform_path else None
     interactive = not no_input
+    if config is None and (organization is not None or (interactive and _offer_platform(where))):
+        _init_with_platform(
+            where,
+            interactive=interactive,
+            request_file=file,
+            force=force,
+            given={
+                "organization": organization,
+                "domain": domain,
+                "name": name,
+                "owner": owner,
+                "description": description,
+                "cloud": str(cloud) if cloud else None,
+                "classification": str(classification) if classification else None,
+                "port": port,
+                "cost-center": cost_center,
+                "environment": environment,
+                "account": account,
+                "project": project,
+                "region": region,
+            },
+        )
+        return
     domains = sorted(config.domains) if config else None
     answer_domain = _ask(
         "domain",
@@ -117,3 +199,72 @@ def init(
             "[yellow]warning:[/] no mesh.yaml found, so the domain was not checked against a platform config.",
             markup=True,
         )
+
+
+def _offer_platform(where: Path) -> bool:
+    err.print(f"No {PLATFORM_FILE} in {escape(str(where.resolve()))} or any folder above it.", markup=True)
+    return typer.confirm(
+        f"Write a {PLATFORM_FILE} here for your organisation, one domain and one environment?", default=True
+    )
+
+
+def _init_with_platform(
+    where: Path, *, interactive: bool, request_file: Path | None, force: bool, given: dict[str, str | None]
+) -> None:
+    """Ask for the platform config and the request together, validate both, then write both."""
+
+    def ask(field: str, question: str, default: str | None = None, choices: list[str] | None = None) -> str:
+        return _ask(field, question, given.get(field), default, interactive, choices)
+
+    organization = ask("organization", "Organisation (prefix of every name, e.g. acme)")
+    domain = ask("domain", "Your domain (e.g. sales)")
+    owner = ask("owner", "Owner email (a team address)")
+    cost_center = ask("cost-center", "The domain's cost centre (e.g. CC-1001)")
+    environment = ask("environment", "First environment", "dev")
+    cloud = ask("cloud", "Cloud", "aws", [c.value for c in Cloud])
+    if cloud == "aws":
+        account, project = ask("account", "AWS account id (12 digits)"), None
+    else:
+        account, project = None, ask("project", "GCP project id")
+    chosen_region = _ask(
+        f"{cloud}-region", "Region", given.get("region"), DEFAULT_REGION[cloud], interactive, option="region"
+    )
+    answers = Answers(
+        domain=domain,
+        name=ask("name", "Product name"),
+        owner=owner,
+        description=ask("description", "One-sentence description"),
+        cloud=cloud,
+        classification=ask("classification", "Classification", "internal", [c.value for c in Classification]),
+        port=ask("port", "First output port (table) name", "records"),
+    )
+    platform_text = render_platform(
+        PlatformAnswers(
+            organization=organization,
+            domain=domain,
+            owner=owner,
+            cost_center=cost_center,
+            environment=environment,
+            cloud=cloud,
+            account=account,
+            project=project,
+            region=chosen_region,
+        )
+    )
+    target = request_file or Path(f"{answers.domain}-{answers.name}.yaml")
+    if target.exists() and not force:
+        raise UsageError(
+            f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
+        )
+    loaded: LoadedPlatform = write_platform(where, platform_text)
+    request_text = render_request(answers)
+    try:
+        load_request(target, loaded, text=request_text)
+    except Exception:
+        (where / PLATFORM_FILE).unlink(missing_ok=True)  # leave the folder as it was found
+        raise
+    write_request(target, request_text, loaded, force=force)
+    out.print(
+        f"[green]✓[/] wrote {escape(str(where / PLATFORM_FILE))} and {escape(str(target))}", markup=True
+    )
+    out.print(f"Next: mesh plan {target}   (offline: no cloud account needed)", markup=False)
