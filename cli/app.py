@@ -19,6 +19,7 @@ from cli import catalog as catalog_cmd
 from cli import contract as contract_cmd
 from cli import doctor as doctor_cmd
 from cli import env as env_cmd
+from cli import help_format
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -34,6 +35,7 @@ from cli.console import err
 from infra.errors import MeshError
 
 _state = {"debug": False}
+help_format.install()
 
 
 class _MeshGroup(TyperGroup):

@@ -74,7 +74,7 @@ def import_(
         typer.Option(help="Where the product lives. Default: from the contract's servers, else aws."),
     ] = None,
     to: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
+        Path | None, typer.Option("--file", "-f", help="Where to write. Default: DOMAIN-NAME.yaml.")
     ] = None,
     platform: PlatformOption = None,
     dry_run: Annotated[

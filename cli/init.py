@@ -73,7 +73,7 @@ def init(
     classification: Annotated[Classification | None, typer.Option(help="How sensitive the data is.")] = None,
     port: Annotated[str | None, typer.Option(help="Name of the first output port (a table).")] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Where to write. Default: <domain>-<name>.yaml.")
+        Path | None, typer.Option("--file", "-f", help="Where to write. Default: DOMAIN-NAME.yaml.")
     ] = None,
     platform: PlatformOption = None,
     no_input: Annotated[

@@ -55,8 +55,8 @@ def review(
     """Review what a change to a request does, offline; exit 1 when something blocks it.
 
     Plans the request now and at the base, then reports resources added, removed, replaced
-    and changed (policies statement by statement), contract changes per port — breaking ones
-    block unless the major version was raised —, grants added and removed, the guardrails
+    and changed (policies statement by statement), contract changes per port (breaking ones
+    block unless the major version was raised), grants added and removed, the guardrails
     and the access proof.
 
     Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown

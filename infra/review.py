@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MeshError
+from infra.errors import MeshError, UsageError
 from infra.graph import Resource, ResourceGraph
 from infra.guardrails import GuardrailReport
 from infra.plan import PlanResult
@@ -516,6 +516,13 @@ def request_at_ref(path: Path, ref: str) -> str:
             timeout=20,
         ).stdout.strip()
         relative = path.resolve().relative_to(Path(top).resolve())
+        known = subprocess.run(  # noqa: PLW1510 - an unknown ref is reported below
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=top,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         shown = subprocess.run(  # noqa: PLW1510 - a missing file at the ref is reported below
             ["git", "show", f"{ref}:{relative.as_posix()}"],
             cwd=top,
@@ -528,6 +535,11 @@ def request_at_ref(path: Path, ref: str) -> str:
             f"cannot read {path} at {ref}: {e}",
             hint="Run mesh review inside the git repository that holds the request, or pass --base-plan.",
         ) from e
+    if known.returncode != 0:
+        raise UsageError(
+            f"--base {ref}: no such git ref (branch, tag or commit) in {top}",
+            hint=f"Fetch it first (`git fetch origin` for origin/…), or name one `git rev-parse {ref}` knows.",
+        )
     if shown.returncode != 0:
         raise MeshError(
             f"{path} does not exist at {ref}: {shown.stderr.strip()}",
