@@ -10,20 +10,12 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
-from cli.options import PlatformOption
+from cli.options import ClassificationChoice, CloudChoice, PlatformOption
 from infra.errors import UsageError
-from infra.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
-from infra.request import Classification, Cloud
-from infra.scaffold import (
-    Answers,
-    PlatformAnswers,
-    check_answer,
-    render_platform,
-    render_request,
-    write_platform,
-    write_request,
-)
-from infra.validation import LoadedPlatform, load_platform, load_request
+
+# The request models, validation and scaffolding load pydantic; they are imported in the
+# command bodies so that `mesh --help` does not pay for them.
+PLATFORM_FILE = "mesh.yaml"  # infra.platform.PLATFORM_FILE
 
 DEFAULT_REGION = {"aws": "us-east-1", "gcp": "us-central1"}
 
@@ -37,6 +29,8 @@ def _ask(
     choices: list[str] | None = None,
     option: str | None = None,
 ) -> str:
+    from infra.scaffold import check_answer
+
     option = option or field
     if given is not None:
         problem = check_answer(field, given)
@@ -69,8 +63,10 @@ def init(
     name: Annotated[str | None, typer.Option(help="The product's name (e.g. orders).")] = None,
     owner: Annotated[str | None, typer.Option(help="Owner's email: a team address, not a person.")] = None,
     description: Annotated[str | None, typer.Option(help="One sentence: what one row means.")] = None,
-    cloud: Annotated[Cloud | None, typer.Option(help="Where it lives.")] = None,
-    classification: Annotated[Classification | None, typer.Option(help="How sensitive the data is.")] = None,
+    cloud: Annotated[CloudChoice | None, typer.Option(help="Where it lives.")] = None,
+    classification: Annotated[
+        ClassificationChoice | None, typer.Option(help="How sensitive the data is.")
+    ] = None,
     port: Annotated[str | None, typer.Option(help="Name of the first output port (a table).")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Where to write. Default: DOMAIN-NAME.yaml.")
@@ -134,6 +130,10 @@ def init(
     --cost-center CC-1001 --account 111122223333 --name orders --owner sales-data@example.com
     --description "One row per order line."
     """
+    from infra.platform import PlatformConfig, find_platform_file
+    from infra.scaffold import Answers, render_request, write_request
+    from infra.validation import load_platform
+
     where = file.parent if file else Path.cwd()
     platform_path = platform or find_platform_file(where)
     config: PlatformConfig | None = load_platform(platform_path).config if platform_path else None
@@ -177,7 +177,12 @@ def init(
         owner=_ask("owner", "Owner email", owner, owners[0] if owners else None, interactive),
         description=_ask("description", "One-sentence description", description, None, interactive),
         cloud=_ask(
-            "cloud", "Cloud", str(cloud) if cloud else None, "aws", interactive, [c.value for c in Cloud]
+            "cloud",
+            "Cloud",
+            str(cloud) if cloud else None,
+            "aws",
+            interactive,
+            [c.value for c in CloudChoice],
         ),
         classification=_ask(
             "classification",
@@ -185,7 +190,7 @@ def init(
             str(classification) if classification else None,
             "internal",
             interactive,
-            [c.value for c in Classification],
+            [c.value for c in ClassificationChoice],
         ),
         port=_ask("port", "First output port (table) name", port, "records", interactive),
     )
@@ -212,6 +217,15 @@ def _init_with_platform(
     where: Path, *, interactive: bool, request_file: Path | None, force: bool, given: dict[str, str | None]
 ) -> None:
     """Ask for the platform config and the request together, validate both, then write both."""
+    from infra.scaffold import (
+        Answers,
+        PlatformAnswers,
+        render_platform,
+        render_request,
+        write_platform,
+        write_request,
+    )
+    from infra.validation import LoadedPlatform, load_request
 
     def ask(field: str, question: str, default: str | None = None, choices: list[str] | None = None) -> str:
         return _ask(field, question, given.get(field), default, interactive, choices)
@@ -221,7 +235,7 @@ def _init_with_platform(
     owner = ask("owner", "Owner email (a team address)")
     cost_center = ask("cost-center", "The domain's cost centre (e.g. CC-1001)")
     environment = ask("environment", "First environment", "dev")
-    cloud = ask("cloud", "Cloud", "aws", [c.value for c in Cloud])
+    cloud = ask("cloud", "Cloud", "aws", [c.value for c in CloudChoice])
     if cloud == "aws":
         account, project = ask("account", "AWS account id (12 digits)"), None
     else:
@@ -235,7 +249,9 @@ def _init_with_platform(
         owner=owner,
         description=ask("description", "One-sentence description"),
         cloud=cloud,
-        classification=ask("classification", "Classification", "internal", [c.value for c in Classification]),
+        classification=ask(
+            "classification", "Classification", "internal", [c.value for c in ClassificationChoice]
+        ),
         port=ask("port", "First output port (table) name", "records"),
     )
     platform_text = render_platform(

@@ -3,7 +3,9 @@ errors that name what is wrong and a hint that fits the situation."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,23 @@ def test_engine_commands_without_pulumi_do_not_talk_of_provisioning(
     assert result.exit_code == 1, result.output
     assert "The Pulumi CLI is needed for this command" in result.stderr
     assert "to provision" not in result.stderr
+
+
+def test_option_choices_match_the_request_model() -> None:
+    from cli.options import ClassificationChoice, CloudChoice
+    from infra.request import Classification, Cloud
+
+    assert [c.value for c in CloudChoice] == [c.value for c in Cloud]
+    assert [c.value for c in ClassificationChoice] == [c.value for c in Classification]
+
+
+def test_help_loads_no_request_models() -> None:
+    probe = "import sys; from cli.app import app; print('pydantic' in sys.modules, 'pulumi' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)},
+    )
+    assert done.stdout.split() == ["False", "False"], "mesh --help must not import pydantic or pulumi"
