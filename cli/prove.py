@@ -106,20 +106,20 @@ def render_matrix(result: ProofResult) -> None:
             f"{mark} {how}" if cell.ok else f"{mark} {how} ≠"
         )
     for (principal, port), cells in rows.items():
-        marks = (cells.get(op, "") for op in OPERATIONS)
+        shown = (cells.get(op, "") for op in OPERATIONS)
         table.add_row(
-            escape(principal), escape(port), *(f"[bold red]{m}[/]" if "≠" in m else m for m in marks)
+            escape(principal), escape(port), *(f"[bold red]{m}[/]" if "≠" in m else m for m in shown)
         )
     if fits(table):
         out.print(table)
     else:
         out.print(f"Access proof for {escape(result.product)} ({escape(result.stack)})")
         for (principal, port), cells in rows.items():
-            marks = "  ".join(
+            line = "  ".join(
                 f"{header} {cells[op]}" for header, op in zip(HEADERS, OPERATIONS, strict=True) if op in cells
             )
             print_wrapped(f"{principal} {port}", indent=2)
-            print_wrapped(marks, indent=4)
+            print_wrapped(line, indent=4)
     print_wrapped(
         "✓ allowed  · denied  E executed on moto  V evaluated from the policy documents  ≠ differs from the request"
     )
