@@ -21,6 +21,7 @@ from cli import doctor as doctor_cmd
 from cli import env as env_cmd
 from cli import events as events_cmd
 from cli import health as health_cmd
+from cli import help_format
 from cli import init as init_cmd
 from cli import plan as plan_cmd
 from cli import platform as platform_cmd
@@ -37,6 +38,7 @@ from cli.console import err
 from infra.errors import MeshError
 
 _state = {"debug": False}
+help_format.install()
 
 
 class _MeshGroup(TyperGroup):

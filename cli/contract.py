@@ -11,8 +11,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
-from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
-from infra.request import Cloud
+from cli.options import CloudChoice, DefaultEnvOption, PlatformOption, RequestArgument
 
 app = typer.Typer(
     help="Data contracts in the Open Data Contract Standard (ODCS v3): export a request, import a contract.",
@@ -70,7 +69,7 @@ def export(
 def import_(
     contract: Annotated[Path, typer.Argument(help="The ODCS contract (YAML or JSON).", show_default=False)],
     cloud: Annotated[
-        Cloud | None,
+        CloudChoice | None,
         typer.Option(help="Where the product lives. Default: from the contract's servers, else aws."),
     ] = None,
     domain: Annotated[

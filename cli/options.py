@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,3 +25,20 @@ PlatformOption = Annotated[
 ]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for machines.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking for confirmation.")]
+
+
+class CloudChoice(StrEnum):
+    """`infra.request.Cloud` for option declarations: importing the request models (pydantic)
+    would slow every `mesh --help`. tests/cli/test_wording.py keeps the two equal."""
+
+    AWS = "aws"
+    GCP = "gcp"
+
+
+class ClassificationChoice(StrEnum):
+    """`infra.request.Classification` for option declarations (see `CloudChoice`)."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from cli.console import err, out, print_json
+from cli.console import err, fits, out, print_json, print_wrapped
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
@@ -77,6 +77,29 @@ def _resource_table(graph: ResourceGraph) -> Table:
     return table
 
 
+def _resource_list(graph: ResourceGraph) -> None:
+    """The table's content as one entry per resource, for a console too narrow for the table."""
+    out.print(f"Resources of stack {escape(graph.stack)}")
+    for resource in graph.cloud_resources():
+        print_wrapped(f"{resource.type}  {resource.name}", indent=2)
+        physical = _physical(resource)
+        if physical:
+            print_wrapped(f"→ {physical}", indent=4, style="dim")
+
+
+def _resource_outline(graph: ResourceGraph) -> None:
+    """The tree as indented lines, for a console too narrow for the tree's guides."""
+    out.print(f"[bold]{escape(graph.stack)}[/] ({len(graph.cloud_resources())} resources)")
+    depth: dict[str | None, int] = {None: 0}
+    for resource in graph.resources:
+        level = depth.get(resource.parent, 0) + 1
+        depth[resource.urn] = level
+        print_wrapped(f"{resource.type} {resource.name}", indent=2 * level)
+        physical = _physical(resource)
+        if physical:
+            print_wrapped(f"→ {physical}", indent=2 * level + 2, style="dim")
+
+
 def _resource_tree(graph: ResourceGraph) -> Tree:
     root = Tree(f"[bold]{escape(graph.stack)}[/] ({len(graph.cloud_resources())} resources)")
     nodes: dict[str | None, Any] = {None: root}
@@ -88,6 +111,16 @@ def _resource_tree(graph: ResourceGraph) -> Tree:
             label += f" [dim]→ {escape(physical)}[/]"
         nodes[resource.urn] = parent.add(label)
     return root
+
+
+def _guardrail_list(report: GuardrailReport) -> None:
+    out.print("Guardrails")
+    for r in report.results:
+        if r.passed:
+            continue
+        mark = "FAIL" if r.severity == "mandatory" else "WARN"
+        print_wrapped(f"{mark} {r.id} ({r.control or '—'}) on {r.urn.split('::')[-1]}", indent=2)
+        print_wrapped(r.message, indent=4)
 
 
 def _guardrail_table(report: GuardrailReport) -> Table:
@@ -132,13 +165,23 @@ def render_graph(
     warnings: Sequence[object] = (),
 ) -> None:
     """A planned stack for people: resources, counts, guardrail failures and exemptions, summary."""
-    out.print(_resource_tree(graph) if tree else _resource_table(graph))
+    view = _resource_tree(graph) if tree else _resource_table(graph)
+    if fits(view):
+        out.print(view)
+    elif tree:
+        _resource_outline(graph)
+    else:
+        _resource_list(graph)
     out.print(f"[bold]{len(graph.cloud_resources())} resources[/]: {escape(_counts(graph))}")
     for warning in warnings:
         out.print(f"[yellow]warning:[/] {escape(str(warning))}")
     failed = [r for r in report.results if not r.passed]
     if failed:
-        out.print(_guardrail_table(report))
+        table = _guardrail_table(report)
+        if fits(table):
+            out.print(table)
+        else:
+            _guardrail_list(report)
     for r in report.results:
         if r.exemption:
             out.print(

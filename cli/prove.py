@@ -9,7 +9,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from cli.console import Output, err, out, print_json
+from cli.console import Output, err, fits, out, print_json, print_wrapped
 from cli.options import OutputOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
@@ -62,29 +62,7 @@ def prove(
 
 def render(result: ProofResult) -> None:
     """The matrix (✓ allowed / · denied; E executed, V evaluated), then each mismatch."""
-    # A borderless table keeps the matrix readable in an 80-column terminal.
-    table = Table(
-        title=f"Access proof for {result.product} ({result.stack})",
-        title_justify="left",
-        box=box.SIMPLE,
-        pad_edge=False,
-    )
-    table.add_column("principal", no_wrap=True)
-    table.add_column("port", no_wrap=True)
-    for header in HEADERS:
-        table.add_column(header, justify="center", no_wrap=True)
-    rows: dict[tuple[str, str], dict[str, str]] = {}
-    for cell in result.cells:
-        mark = "✓" if cell.observed else "·"
-        how = "E" if cell.method == "executed" else "V"
-        text = f"{mark} {how}" if cell.ok else f"[bold red]{mark} {how} ≠[/]"
-        rows.setdefault((cell.principal, cell.port), {})[cell.operation] = text
-    for (principal, port), cells in rows.items():
-        table.add_row(escape(principal), escape(port), *(cells.get(op, "") for op in OPERATIONS))
-    out.print(table)
-    out.print(
-        "✓ allowed  · denied  E executed on moto  V evaluated from the policy documents  ≠ differs from the request"
-    )
+    render_matrix(result)
     for note in result.notes:
         out.print(f"[dim]note: {escape(note)}[/]")
     for skipped in result.skipped:
@@ -102,3 +80,46 @@ def render(result: ProofResult) -> None:
         out.print(
             f"  {escape(cell.principal)} {cell.operation} {escape(cell.port)}: expected {want}, observed {got} ({cell.method}; {escape(at_fault)}; {escape(cell.detail)})"
         )
+
+
+def render_matrix(result: ProofResult) -> None:
+    """The access matrix as a table, or one line per principal and port when the table would
+    not fit (so no header, principal or port is shortened), then its legend."""
+    # A borderless table keeps the matrix readable in an 80-column terminal.
+    table = Table(
+        title=f"Access proof for {escape(result.product)} ({escape(result.stack)})",
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column("principal", no_wrap=True)
+    table.add_column("port", no_wrap=True)
+    for header in HEADERS:
+        table.add_column(header, justify="center", no_wrap=True)
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for cell in result.cells:
+        mark = "✓" if cell.observed else "·"
+        how = "E" if cell.method == "executed" else "V"
+        rows.setdefault((cell.principal, cell.port), {})[cell.operation] = (
+            f"{mark} {how}" if cell.ok else f"{mark} {how} ≠"
+        )
+    for (principal, port), cells in rows.items():
+        shown = (cells.get(op, "") for op in OPERATIONS)
+        table.add_row(
+            escape(principal), escape(port), *(f"[bold red]{m}[/]" if "≠" in m else m for m in shown)
+        )
+    if fits(table):
+        out.print(table)
+    else:
+        out.print(f"Access proof for {escape(result.product)} ({escape(result.stack)})")
+        for (principal, port), cells in rows.items():
+            line = "  ".join(
+                f"{header} {cells[op]}" for header, op in zip(HEADERS, OPERATIONS, strict=True) if op in cells
+            )
+            print_wrapped(f"{principal} {port}", indent=2)
+            print_wrapped(line, indent=4)
+    print_wrapped(
+        "✓ allowed  · denied  E executed on moto  V evaluated from the policy documents  ≠ differs from the request"
+    )

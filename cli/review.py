@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.console import err, out, print_json
+from cli.console import err, out, print_json, print_wrapped
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ def review(
     """Review what a change to a request does, offline; exit 1 when something blocks it.
 
     Plans the request now and at the base, then reports resources added, removed, replaced
-    and changed (policies statement by statement), contract changes per port — breaking ones
-    block unless the major version was raised —, grants added and removed, the guardrails
+    and changed (policies statement by statement), contract changes per port (breaking ones
+    block unless the major version was raised), grants added and removed, the guardrails
     and the access proof.
 
     Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown
@@ -87,9 +87,7 @@ def review(
     elif output is ReviewOutput.MARKDOWN:
         print(render_markdown(result))
     else:
-        from rich.markdown import Markdown
-
-        out.print(Markdown(render_markdown(result)))
+        render_terminal(result)
     raise typer.Exit(1 if result.blocked else 0)
 
 
@@ -120,10 +118,113 @@ def _details(summary: str, body: str) -> str:
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
 
 
-def render_markdown(result: ReviewResult) -> str:
-    """The review as GitHub-flavoured markdown, long sections collapsed."""
+def _resource_details(result: ReviewResult) -> list[tuple[str, list[str], bool]]:
+    """Each changed resource's inputs and policy documents: (summary, lines, is a diff)."""
     from infra.review import grouped  # here: infra.review imports the synthesis stack
 
+    blocks: list[tuple[str, list[str], bool]] = []
+    for r in result.resources:
+        if r.kind == "changed" and r.changes and not r.policies:
+            body = [
+                f"- `{c.path}`: `{json.dumps(c.before)}` → `{json.dumps(c.after)}`" for c in r.changes[:40]
+            ]
+            blocks.append((f"`{r.name}`: {len(r.changes)} input(s) changed", body, False))
+        for p in r.policies:
+            diff = [f"+ {g}" for g in grouped(p.granted)] + [f"- {v}" for v in grouped(p.revoked)]
+            summary = f"`{r.name}` {p.document}: {len(p.granted)} granted, {len(p.revoked)} revoked"
+            blocks.append((summary, diff, True))
+    return blocks
+
+
+def render_terminal(result: ReviewResult) -> None:
+    """The review for a terminal or a log: the markdown's content, every line wrapped at
+    spaces (never cut), each collapsed block shown under its own heading."""
+    from cli.prove import render_matrix
+
+    def heading(text: str) -> None:
+        out.print()
+        print_wrapped(text, style="bold")
+
+    verdict = "⛔ blocked" if result.blocked else "✅ nothing blocks"
+    print_wrapped(f"mesh review: {result.product} ({result.stack}) — {verdict}", style="bold")
+    print_wrapped(
+        f"Base {result.base} (version {result.base_version}) → this change (version {result.version})."
+    )
+    counts = {
+        kind: sum(1 for r in result.resources if r.kind == kind)
+        for kind in ("added", "removed", "replaced", "changed")
+    }
+    breaking = sum(1 for c in result.contract if c.breaking)
+    grants_added = sum(1 for g in result.grants if g.kind == "added")
+    print_wrapped(
+        f"Resources: {counts['added']} added, {counts['removed']} removed, {counts['replaced']} replaced, "
+        f"{counts['changed']} changed. Contract: {len(result.contract)} change(s), {breaking} breaking. "
+        f"Grants: {grants_added} added, {len(result.grants) - grants_added} removed."
+    )
+    if result.blockers:
+        heading("⛔ Blockers")
+        for blocker in result.blockers:
+            print_wrapped(f"- {blocker}", indent=2)
+    heading("Contract")
+    for c in result.contract:
+        breaks = "breaking" if c.breaking else "not breaking"
+        print_wrapped(
+            f"- {c.port}: {c.detail} ({breaks}; consumers affected: {', '.join(c.affected) or '—'})", indent=2
+        )
+    if not result.contract:
+        print_wrapped("No change to any output port.", indent=2)
+    heading("Grants")
+    for g in result.grants:
+        verb = "may now read" if g.kind == "added" else "may no longer read"
+        print_wrapped(f"{'➕' if g.kind == 'added' else '➖'} domain {g.domain} {verb} {g.port}", indent=2)
+    if not result.grants:
+        print_wrapped("No consumer grant added or removed.", indent=2)
+    heading("Resources")
+    if result.resources:
+        print_wrapped(f"▸ {len(result.resources)} resource change(s)", indent=2, style="bold")
+        for r in result.resources:
+            print_wrapped(f"{r.kind:<8} {r.type}  {r.name}", indent=4)
+        for summary, body, _ in _resource_details(result):
+            print_wrapped(f"▸ {summary.replace('`', '')}", indent=2, style="bold")
+            for line in body:
+                print_wrapped(line.replace("`", ""), indent=4)
+    else:
+        print_wrapped("No resource changes.", indent=2)
+    report = result.guardrails
+    heading("Guardrails")
+    passed = sum(1 for r in report.results if r.passed)
+    print_wrapped(
+        f"{passed} passed, {len(report.blocking)} mandatory failed, {len(report.warnings)} advisory failed.",
+        indent=2,
+    )
+    for rule in report.results:
+        if not rule.passed:
+            mark = "FAIL" if rule.severity == "mandatory" else "warn"
+            print_wrapped(
+                f"{mark} {rule.id} ({rule.control or '—'}) on {rule.urn.split('::')[-1]}: {rule.message}",
+                indent=2,
+            )
+    heading("Access proof")
+    if result.proof is None:
+        for note in result.notes or ["Not run."]:
+            print_wrapped(f"- {note}", indent=2)
+    else:
+        proof = result.proof
+        executed = sum(1 for c in proof.cells if c.method == "executed")
+        status = "passed" if proof.passed else f"failed: {len(proof.mismatches)} cell(s) differ"
+        print_wrapped(
+            f"{status} — {len(proof.cells)} cells ({executed} executed on moto, {len(proof.cells) - executed} evaluated).",
+            indent=2,
+        )
+        render_matrix(proof)
+    if result.live is not None:
+        heading("Live preview (Pulumi)")
+        for line in result.live:
+            print_wrapped(line, indent=2)
+
+
+def render_markdown(result: ReviewResult) -> str:
+    """The review as GitHub-flavoured markdown, long sections collapsed."""
     verdict = "⛔ blocked" if result.blocked else "✅ nothing blocks"
     lines = [f"## mesh review: `{result.product}` ({result.stack}) — {verdict}", ""]
     lines.append(
@@ -167,23 +268,9 @@ def render_markdown(result: ReviewResult) -> str:
         table = ["| change | type | name |", "|---|---|---|"]
         table += [f"| {r.kind} | `{r.type}` | `{r.name}` |" for r in result.resources]
         lines.append(_details(f"{len(result.resources)} resource change(s)", "\n".join(table)))
-        for r in result.resources:
-            if r.kind == "changed" and r.changes and not r.policies:
-                body = "\n".join(
-                    f"- `{c.path}`: `{json.dumps(c.before)}` → `{json.dumps(c.after)}`"
-                    for c in r.changes[:40]
-                )
-                lines.append(_details(f"`{r.name}`: {len(r.changes)} input(s) changed", body))
-            for p in r.policies:
-                diff = "\n".join(
-                    [f"+ {g}" for g in grouped(p.granted)] + [f"- {v}" for v in grouped(p.revoked)]
-                )
-                lines.append(
-                    _details(
-                        f"`{r.name}` {p.document}: {len(p.granted)} granted, {len(p.revoked)} revoked",
-                        f"```diff\n{diff}\n```",
-                    )
-                )
+        for summary, body, diff in _resource_details(result):
+            text = "\n".join(body)
+            lines.append(_details(summary, f"```diff\n{text}\n```" if diff else text))
     else:
         lines.append("No resource changes.")
     lines.append("")

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from cli.console import print_json
-from infra.schemas import json_schema
 
 
 class SchemaKind(StrEnum):
@@ -29,4 +28,6 @@ def schema(
     e.g. add `# yaml-language-server: $schema=./mesh-request.schema.json` at the top of
     a request (see the README).
     """
+    from infra.schemas import json_schema  # the pydantic models: not for every `mesh --help`
+
     print_json(json_schema(str(kind)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,8 +11,9 @@ from rich.markup import escape
 from cli.console import Output, err, out, print_json
 from cli.options import OutputOption
 from infra.errors import Severity, UsageError
-from infra.platform import PLATFORM_FILE
-from infra.validation import ValidationReport, validate_files
+
+if TYPE_CHECKING:
+    from infra.validation import ValidationReport
 
 
 def validate(
@@ -40,6 +41,8 @@ def validate(
 
     Example: mesh validate examples/products/*.yaml --platform examples/mesh.yaml
     """
+    from infra.validation import validate_files
+
     report = validate_files(request_files(files), platform_path=platform, environment=env)
     if output is Output.JSON:
         print_json(report.as_dict())
@@ -54,6 +57,8 @@ def request_files(paths: list[Path]) -> list[Path]:
     Hidden folders (`.git`, `.github`, `.mesh`) and platform configs (`mesh.yaml`) are
     skipped; a folder with no request in it is a usage error.
     """
+    from infra.platform import PLATFORM_FILE
+
     files: list[Path] = []
     for path in paths:
         if not path.is_dir():

@@ -7,9 +7,10 @@ camelCase keys; values that only exist after apply are stable placeholders of th
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PLACEHOLDER_OPEN = "<"
@@ -19,6 +20,46 @@ PLACEHOLDER_CLOSE = ">"
 def placeholder(name: str, prop: str) -> str:
     """The stand-in for a value the cloud assigns at apply time."""
     return f"{PLACEHOLDER_OPEN}{name}.{prop}{PLACEHOLDER_CLOSE}"
+
+
+def dependency_order(resources: Iterable[Resource]) -> list[Resource]:
+    """`resources` with parents and dependencies first, ties broken by URN; dependencies sorted.
+
+    Pulumi registers resources in whatever order its event loop resolves them, so the
+    same program gives a different order on each run. This order depends only on the
+    graph: the same input gives the same bytes. References to resources outside the
+    list (none in a synthesized graph) are ignored for ordering and kept.
+    """
+    by_urn = {r.urn: _sorted_dependencies(r) for r in resources}
+    waiting: dict[str, set[str]] = {
+        urn: {d for d in (*r.dependencies, r.parent or "") if d in by_urn and d != urn}
+        for urn, r in by_urn.items()
+    }
+    dependents: dict[str, list[str]] = {urn: [] for urn in by_urn}
+    for urn, before in waiting.items():
+        for dependency in before:
+            dependents[dependency].append(urn)
+    ready = [urn for urn, before in waiting.items() if not before]
+    heapq.heapify(ready)
+    ordered: list[Resource] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for dependent in dependents[urn]:
+            waiting[dependent].discard(urn)
+            if not waiting[dependent]:
+                heapq.heappush(ready, dependent)
+    # A cycle cannot come out of Pulumi; keep its members rather than drop them, by URN.
+    placed = {r.urn for r in ordered}
+    ordered.extend(by_urn[urn] for urn in sorted(by_urn) if urn not in placed)
+    return ordered
+
+
+def _sorted_dependencies(resource: Resource) -> Resource:
+    ordered = tuple(sorted(set(resource.dependencies)))
+    if ordered == resource.dependencies:
+        return resource
+    return replace(resource, dependencies=ordered)
 
 
 @dataclass(frozen=True)
@@ -74,7 +115,7 @@ class Resource:
 
 @dataclass
 class ResourceGraph:
-    """Every resource of one stack, in registration order."""
+    """Every resource of one stack, in dependency order (see `dependency_order`)."""
 
     stack: str
     project: str

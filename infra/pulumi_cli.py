@@ -138,7 +138,8 @@ def missing(reason: str, *, version: str = PULUMI_VERSION) -> PulumiCliMissing:
     """The error for "no CLI and it cannot be installed", with every way to get one."""
     root = install_root(version)
     return PulumiCliMissing(
-        f"The Pulumi CLI is needed to provision, and none was found on PATH or in {root}; "
+        "The Pulumi CLI is needed for this command (the engine commands read and write stack "
+        f"state), and none was found on PATH or in {root}; "
         f"mesh could not install v{version}: {reason}",
         hint=INSTALL_HELP.format(root=root),
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MeshError
+from infra.errors import MeshError, UsageError
 from infra.graph import Resource, ResourceGraph
 from infra.guardrails import GuardrailReport
 from infra.plan import PlanResult
@@ -50,6 +50,11 @@ REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/account:Account": ("accountId",),
 }
 POLICY_KEYS = ("policy", "assumeRolePolicy")
+# Inputs a provider takes as a JSON string (a BigQuery table's schema); a review compares
+# them decoded, so a changed column is one line per field, as on AWS.
+JSON_INPUT_KEYS = ("schema",)
+# The document name of a GCP IAM member resource's one binding, shown like a policy.
+BINDING = "IAM binding"
 
 
 @dataclass(frozen=True)
@@ -270,8 +275,21 @@ def _reordered(before: Any, after: Any) -> bool:
     return [n for n in before if n in after] != [n for n in after if n in before]
 
 
+def _decoded(inputs: dict[str, Any]) -> dict[str, Any]:
+    """`inputs` with the JSON strings of `JSON_INPUT_KEYS` parsed (kept as text when not JSON)."""
+    decoded = dict(inputs)
+    for key in JSON_INPUT_KEYS:
+        raw = inputs.get(key)
+        if isinstance(raw, str):
+            try:
+                decoded[key] = json.loads(raw)
+            except ValueError:
+                continue
+    return decoded
+
+
 def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[InputChange, ...]:
-    flat_old, flat_new = _flatten(old), _flatten(new)
+    flat_old, flat_new = _flatten(_decoded(old)), _flatten(_decoded(new))
     changes = []
     for path in sorted(set(flat_old) | set(flat_new)):
         before, after = flat_old.get(path), flat_new.get(path)
@@ -313,8 +331,34 @@ def _statements(document: dict[str, Any]) -> set[Grant]:
     return grants
 
 
+def _binding_target(inputs: dict[str, Any]) -> str:
+    """What a GCP IAM member resource grants on, in the words of its console."""
+    if inputs.get("bucket"):
+        return f"gs://{inputs['bucket']}"
+    if inputs.get("datasetId"):
+        parts = [inputs.get("project"), inputs["datasetId"], inputs.get("tableId")]
+        return "bigquery:" + ".".join(str(p) for p in parts if p)
+    for key in ("cryptoKeyId", "serviceAccountId", "project"):
+        if inputs.get(key):
+            return str(inputs[key])
+    return "(this resource)"
+
+
+def _bindings(resource: Resource) -> set[Grant]:
+    """A GCP IAM member resource as one grant: role, target, member and IAM condition."""
+    inputs = resource.inputs
+    if not resource.type.startswith("gcp:") or "role" not in inputs or "member" not in inputs:
+        return set()
+    condition = inputs.get("condition")
+    when = condition.get("expression", "") if isinstance(condition, dict) else ""
+    return {Grant("Allow", str(inputs["role"]), _binding_target(inputs), str(inputs["member"]), str(when))}
+
+
 def _policy_changes(before: Resource, after: Resource) -> list[PolicyChange]:
     changes = []
+    was, now = _bindings(before), _bindings(after)
+    if was != now:
+        changes.append(PolicyChange(BINDING, tuple(sorted(now - was)), tuple(sorted(was - now))))
     for key in POLICY_KEYS:
         old, new = before.policy(key), after.policy(key)
         if old is None and new is None:
@@ -375,7 +419,7 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
                 )
             )
     order = {"replaced": 0, "removed": 1, "changed": 2, "added": 3}
-    return sorted(changes, key=lambda c: (order[c.kind], c.type, c.name))
+    return sorted(changes, key=lambda c: (order[c.kind], c.type, c.name, c.urn))
 
 
 def diff_contract(
@@ -478,6 +522,13 @@ def request_at_ref(path: Path, ref: str) -> str:
             timeout=20,
         ).stdout.strip()
         relative = path.resolve().relative_to(Path(top).resolve())
+        known = subprocess.run(  # noqa: PLW1510 - an unknown ref is reported below
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=top,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         shown = subprocess.run(  # noqa: PLW1510 - a missing file at the ref is reported below
             ["git", "show", f"{ref}:{relative.as_posix()}"],
             cwd=top,
@@ -490,6 +541,11 @@ def request_at_ref(path: Path, ref: str) -> str:
             f"cannot read {path} at {ref}: {e}",
             hint="Run mesh review inside the git repository that holds the request, or pass --base-plan.",
         ) from e
+    if known.returncode != 0:
+        raise UsageError(
+            f"--base {ref}: no such git ref (branch, tag or commit) in {top}",
+            hint=f"Fetch it first (`git fetch origin` for origin/…), or name one `git rev-parse {ref}` knows.",
+        )
     if shown.returncode != 0:
         raise MeshError(
             f"{path} does not exist at {ref}: {shown.stderr.strip()}",
@@ -538,7 +594,7 @@ def review(
         )
     elif head.spec.cloud != "aws":
         notes.append(
-            "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings above"
+            "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings under Resources"
         )
     return ReviewResult(
         stack=head.spec.stack,

@@ -1,7 +1,9 @@
-"""Writing a first request for a team that has never written one (`mesh init`)."""
+"""Writing a first request, and a first platform config, for a team that has never written one
+(`mesh init`)."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,14 +11,25 @@ from pathlib import Path
 import yaml
 
 from infra.errors import MeshError
+from infra.platform import ENV_PATTERN, ORG_PATTERN, PLATFORM_FILE
 from infra.request import DOMAIN_PATTERN, EMAIL_PATTERN, IDENTIFIER_PATTERN, PATTERN_HELP, PRODUCT_PATTERN
-from infra.validation import LoadedPlatform, load_request
+from infra.validation import LoadedPlatform, load_platform, load_request
 
 FIELD_RULES = {
     "domain": DOMAIN_PATTERN,
     "name": PRODUCT_PATTERN,
     "owner": EMAIL_PATTERN,
     "port": IDENTIFIER_PATTERN,
+    "organization": ORG_PATTERN,
+    "environment": ENV_PATTERN,
+}
+# The platform config's own rules for these (infra/platform.py), with what to type instead.
+VALUE_RULES = {
+    "account": (r"\d{12}", "an AWS account id has 12 digits"),
+    "project": (r"[a-z][a-z0-9-]{4,28}[a-z0-9]", "a GCP project id: 6–30 lowercase letters, digits, hyphens"),
+    "aws-region": (r"[a-z]{2}(-gov)?-[a-z]+-\d", "an AWS region such as eu-west-1"),
+    "gcp-region": (r"[a-z]+-[a-z]+\d+", "a GCP region such as europe-west1"),
+    "cost-center": (r"\S(.{0,62}\S)?", "a cost centre code of 1–64 characters, e.g. CC-1001"),
 }
 
 
@@ -25,6 +38,8 @@ def check_answer(field: str, value: str) -> str | None:
     pattern = FIELD_RULES.get(field)
     if pattern and not re.fullmatch(pattern.strip("^$"), value):
         return f"'{value}' is not valid for {field}: use {PATTERN_HELP[pattern]}"
+    if field in VALUE_RULES and not re.fullmatch(VALUE_RULES[field][0], value):
+        return f"'{value}' is not valid for {field}: use {VALUE_RULES[field][1]}"
     if field == "name" and not 2 <= len(value) <= 40:
         return "a product name has 2 to 40 characters"
     if field == "description" and not value.strip():
@@ -107,6 +122,77 @@ spec:
     consumers: []           # e.g. - {{domain: marketing, ports: [{answers.port}]}}
   slo: {{freshnessHours: 24}}
 """
+
+
+@dataclass(frozen=True)
+class PlatformAnswers:
+    """What `mesh init` asks when no `mesh.yaml` exists: enough for one domain and one environment."""
+
+    organization: str
+    domain: str
+    owner: str
+    cost_center: str
+    environment: str
+    cloud: str
+    account: str | None = None  # AWS
+    project: str | None = None  # GCP
+    region: str = ""
+
+
+def render_platform(answers: PlatformAnswers) -> str:
+    """A minimal `mesh.yaml` as YAML text, with comments on what each field does and what to add."""
+    if answers.cloud == "aws":
+        target = f'aws: {{account: "{answers.account}", region: {answers.region}}}'
+        principals = '#   aws: ["arn:aws:iam::{account}:role/' + answers.domain + '-engineers"]'
+    else:
+        target = f"gcp: {{project: {answers.project}, region: {answers.region}}}"
+        principals = f'#   gcp: ["group:{answers.owner}"]'
+    return f"""# The platform config: one per repository of data product requests. Commands find the
+# nearest mesh.yaml above the request (or take --platform). Check it with `mesh validate`.
+apiVersion: mesh/v1
+kind: Platform
+organization: {answers.organization}   # prefix of every physical name (2-12 lowercase letters/digits)
+
+domains:                # every domain that may own or read products
+  {answers.domain}:
+    owners: [{_plain(answers.owner)}]
+    costCenter: {_quote(answers.cost_center)}   # required: tagged on every resource for cost attribution
+    # Who may assume the domain's roles ({{account}} is the environment's account). Without
+    # principals, a role trusts its account root, and mesh plan warns about it.
+    # principals:
+    {principals}
+
+environments:           # where products go; mesh plan uses the first one with the product's cloud
+  {answers.environment}:
+    {target}
+    backend: file://.mesh/state   # Pulumi state; a team uses s3://BUCKET or gs://BUCKET
+    secretsProvider: passphrase   # or awskms://alias/KEY?region=REGION, gcpkms://...
+
+guardrails:
+  allowRestrictedSharing: false   # restricted products are never shared with other domains
+  disabled: []                    # advisory rule ids to switch off everywhere
+"""
+
+
+def write_platform(folder: Path, text: str) -> LoadedPlatform:
+    """Validate a drafted `mesh.yaml` and put it in `folder` atomically; never replaces one.
+
+    The draft is written beside the target under a temporary name, validated there (so
+    problems point at real lines), and renamed into place only when it is valid.
+    Raises `MeshError` when `mesh.yaml` exists and `DocumentInvalid` when the draft is invalid.
+    """
+    target = folder / PLATFORM_FILE
+    if target.exists():
+        raise MeshError(f"{target} already exists", hint="mesh init uses it; edit it by hand to change it.")
+    folder.mkdir(parents=True, exist_ok=True)
+    draft = folder / f".{PLATFORM_FILE}.{os.getpid()}.draft"
+    try:
+        draft.write_text(text, encoding="utf-8")
+        load_platform(draft)
+        draft.replace(target)
+    finally:
+        draft.unlink(missing_ok=True)
+    return load_platform(target)
 
 
 def dump_request(document: dict[str, object]) -> str:

@@ -22,7 +22,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph, placeholder
+from infra.graph import Resource, ResourceGraph, dependency_order, placeholder
 from infra.spec import ProductSpec
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -276,7 +276,7 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, cloud: Cl
         _sync_await(run_pulumi_func(program))
     finally:
         pulumi_resource_runtime._get_stack_trace = capture
-    return ResourceGraph(stack=stack, project=project, resources=list(monitor.recorded))
+    return ResourceGraph(stack=stack, project=project, resources=dependency_order(monitor.recorded))
 
 
 def synthesize_spec(spec: ProductSpec) -> ResourceGraph:

@@ -161,9 +161,12 @@ class _Checker:
                     f"checking {kind} {resource} failed: {e}", hint="Check the credentials and the endpoint."
                 ) from e
         except EndpointConnectionError as e:
+            emulator = "Is the emulator running? `python3 localstack/mesh_localstack.py status`"
+            real = (
+                "Check the network and the environment's region in mesh.yaml (and any proxy or VPC endpoint)."
+            )
             raise MeshError(
-                f"cannot reach the {service} endpoint: {e}",
-                hint="Is the emulator running? `python localstack/mesh_localstack.py status`",
+                f"cannot reach the {service} endpoint: {e}", hint=emulator if self.endpoint_url else real
             ) from e
 
     # --- KMS --------------------------------------------------------------------------

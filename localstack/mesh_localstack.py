@@ -23,6 +23,9 @@ Environment variables:
 ``MESH_PYTHON313``
     Path of the Python 3.13 interpreter used to create the virtual environment.
     Otherwise ``python3.13`` on PATH is tried, then pyenv's ``versions/3.13.*``.
+    ``none`` behaves as on a machine without Python 3.13 (an existing venv is not
+    used either): ``start`` exits 3 with the install advice, and the test suite skips
+    the LocalStack tests with that reason.
 ``MESH_LOCALSTACK_VENV``
     Where the virtual environment lives (default ``<repo>/.mesh/localstack-venv``).
 ``MESH_LOCALSTACK_STATE_DIR``
@@ -349,6 +352,9 @@ def ensure_venv(paths: Paths, install_timeout: float) -> bool:
     Returns False (after printing why) when it could not; raises SystemExit with the
     Python 3.13 message when no interpreter exists to create it.
     """
+    if os.environ.get("MESH_PYTHON313") == "none":
+        warn(PYTHON313_HELP)
+        raise SystemExit(EXIT_NO_PYTHON313)
     if venv_is_current(paths):
         say(
             f"LocalStack {LOCALSTACK_VERSION} venv ready: {_display(paths.venv, paths.repo)} (pins unchanged)"

@@ -4,6 +4,7 @@ and key policies that grant exactly what those roles' identity policies grant.""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +22,9 @@ class ProductAccessArgs:
     bucket: pulumi.Resource  # names come from the spec; the bucket is what to wait for
     key_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    # Objects the deployer writes into the bucket (the port prefixes): the bucket policy's
+    # perimeter denies the deployer, so it is applied after them.
+    bucket_objects: Sequence[pulumi.Resource] = ()
 
 
 class ProductAccess(pulumi.ComponentResource):
@@ -78,7 +82,7 @@ class ProductAccess(pulumi.ComponentResource):
             f"{name}-bucket-policy",
             bucket=names.bucket,
             policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket, *args.bucket_objects]),
         )
         self.key_policy = aws.kms.KeyPolicy(
             f"{name}-key-policy",

@@ -302,7 +302,11 @@ def readiness_checks(platform: LoadedPlatform | None) -> list[Check]:
     checks.append(cli)
     config = platform.config if platform else None
     clouds = {c for e in (config.environments.values() if config else ()) for c in e.clouds()}
-    checks.append(_check_plugins(location, clouds))
+    checks.append(
+        _check_plugins(location, clouds)
+        if platform is not None
+        else Check("Provider plugins", CheckStatus.SKIP, "no mesh.yaml, so no cloud to check plugins for")
+    )
     checks.append(_check_aws_credentials(config))
     gcp = _check_gcp_credentials(config)
     if gcp is not None:
@@ -313,6 +317,8 @@ def readiness_checks(platform: LoadedPlatform | None) -> list[Check]:
                 "Platform config",
                 CheckStatus.SKIP,
                 "no mesh.yaml here or above; backends and emulators not checked",
+                fix="Run mesh doctor in the repository that holds mesh.yaml, pass --platform PATH, "
+                "or write one with mesh init.",
             )
         )
         return checks

@@ -125,7 +125,7 @@ def _failing_validate(error: Exception) -> object:
     ids=lambda c: c.reason,
 )
 def test_the_error_handler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Case) -> None:
-    monkeypatch.setattr("cli.validate.validate_files", _failing_validate(case.given))
+    monkeypatch.setattr("infra.validation.validate_files", _failing_validate(case.given))
 
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "x.yaml")])
 
@@ -136,7 +136,7 @@ def test_the_error_handler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case
 
 
 def test_debug_lets_the_traceback_through(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("cli.validate.validate_files", _failing_validate(RuntimeError("boom")))
+    monkeypatch.setattr("infra.validation.validate_files", _failing_validate(RuntimeError("boom")))
 
     result = CliRunner().invoke(app, ["--debug", "validate", str(tmp_path / "x.yaml")])
 

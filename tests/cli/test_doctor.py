@@ -149,3 +149,15 @@ def test_outside_a_mesh_repository_the_machine_is_still_checked(
     assert result.exit_code == 1
     assert "no mesh.yaml here or above" in result.output
     assert "fix:" in result.output
+
+
+def test_doctor_without_mesh_yaml_says_so(
+    offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["doctor"])
+
+    assert "No mesh.yaml here or above" in result.stderr
+    assert "names a cloud" not in result.output
+    assert "no mesh.yaml, so no cloud to check plugins for" in result.stdout

@@ -306,3 +306,158 @@ def test_an_explicit_platform_config(
     assert (
         _valid(Path("sales-orders.yaml"), platform=platform_path).metadata.owner == "sales-data@example.com"
     )
+
+
+FIRST_RUN = [
+    "init",
+    "--no-input",
+    "--organization",
+    "acme",
+    "--domain",
+    "sales",
+    "--cost-center",
+    "CC-1001",
+    "--owner",
+    "sales-data@example.com",
+    "--name",
+    "orders",
+    "--description",
+    "One row per order line.",
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case(
+            "AWS",
+            ["--account", "111122223333"],
+            {"cloud": "aws", "target": "111122223333", "region": "us-east-1"},
+        ),
+        Case(
+            "GCP in a chosen region and environment",
+            [
+                "--cloud",
+                "gcp",
+                "--project",
+                "acme-data-dev",
+                "--region",
+                "europe-west1",
+                "--environment",
+                "sandbox",
+            ],
+            {"cloud": "gcp", "target": "acme-data-dev", "region": "europe-west1"},
+        ),
+    ],
+    ids=lambda c: c.reason,
+)
+def test_from_an_empty_folder_init_then_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: Case
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    written = CliRunner().invoke(app, [*FIRST_RUN, *case.given])
+
+    assert written.exit_code == 0, written.output
+    platform = load_platform(Path("mesh.yaml")).config
+    assert platform.organization == "acme"
+    assert platform.domains["sales"].cost_center == "CC-1001"
+    assert platform.domains["sales"].owners == ["sales-data@example.com"]
+    (env_name, env), *rest = platform.environments.items()
+    assert not rest
+    target = env.aws if case.want["cloud"] == "aws" else env.gcp
+    assert target is not None
+    assert (getattr(target, "account", None) or getattr(target, "project", None)) == case.want["target"]
+    assert target.region == case.want["region"]
+    assert "# required: tagged on every resource" in Path("mesh.yaml").read_text()
+    assert _valid(Path("sales-orders.yaml")).spec.cloud == case.want["cloud"]
+
+    planned = CliRunner().invoke(app, ["plan", "sales-orders.yaml", "-o", "json"])
+
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.startswith("{")
+    assert f'"environment": "{env_name}"' in planned.stdout
+
+
+def test_the_commented_principals_validate_once_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, [*FIRST_RUN, "--account", "111122223333"]).exit_code == 0
+    text = Path("mesh.yaml").read_text()
+    Path("mesh.yaml").write_text(
+        text.replace("    # principals:", "    principals:").replace("    #   aws:", "      aws:")
+    )
+
+    domain = load_platform(Path("mesh.yaml")).config.domains["sales"]
+
+    assert domain.principals.aws == ["arn:aws:iam::{account}:role/sales-engineers"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("a short account id", ["--account", "1234"], "--account: '1234' is not valid for account"),
+        Case("no account for AWS", [], "--account is required with --no-input"),
+        Case(
+            "a hyphen in the organisation",
+            ["--account", "111122223333", "--organization", "ac-me"],
+            "--organization",
+        ),
+        Case(
+            "an AWS region that is not one", ["--account", "111122223333", "--region", "europe"], "--region"
+        ),
+    ],
+    ids=lambda c: c.reason,
+)
+def test_a_bad_platform_answer_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: Case
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(app, [*FIRST_RUN, *case.given])
+
+    assert result.exit_code == 2, result.output
+    assert case.want in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interactive_first_run_offers_a_platform_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    answers = [
+        "y",
+        "acme",
+        "sales",
+        "sales@example.com",
+        "CC-7",
+        "",
+        "",
+        "111122223333",
+        "",
+        "orders",
+        "Orders.",
+        "",
+        "",
+    ]
+
+    result = CliRunner().invoke(app, ["init"], input="\n".join(answers) + "\n")
+
+    assert result.exit_code == 0, result.output
+    assert "No mesh.yaml in" in result.stderr
+    assert load_platform(Path("mesh.yaml")).config.domains["sales"].cost_center == "CC-7"
+    assert _valid(Path("sales-orders.yaml")).metadata.owner == "sales@example.com"
+
+
+def test_declining_the_platform_config_writes_only_the_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    answers = ["n", "sales", "orders", "sales@example.com", "Orders.", "", "", ""]
+
+    result = CliRunner().invoke(app, ["init"], input="\n".join(answers) + "\n")
+
+    assert result.exit_code == 0, result.output
+    assert not Path("mesh.yaml").exists()
+    assert _valid(Path("sales-orders.yaml"), platform=None).metadata.domain == "sales"

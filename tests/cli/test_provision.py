@@ -221,7 +221,7 @@ def test_provision_without_a_pulumi_cli_offline_fails_fast_and_clearly(
 
     elapsed = time.monotonic() - started
     assert result.exit_code == 1, result.output
-    assert "Error: The Pulumi CLI is needed to provision" in result.output
+    assert "Error: The Pulumi CLI is needed for this command" in result.output
     assert "curl -fsSL https://get.pulumi.com | sh" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), "handled, not crashed"

@@ -8,6 +8,9 @@
 * ``MESH_LOCALSTACK=1`` — start LocalStack with ``localstack/mesh_localstack.py``
   (installing it into ``.mesh/localstack-venv`` on first use) and stop it at the end
   of the session; a server that was already running is reused and left running.
+  Its progress (the first start builds LocalStack's environment, about 100 s) is
+  printed as it happens. Without Python 3.13 (or with ``MESH_PYTHON313=none``, which
+  simulates that) the tests are skipped with the script's reason, not errored.
 * neither — every test that uses the fixture is skipped, with the reason.
 
 Tests that use the fixture are marked ``@pytest.mark.localstack``.
@@ -37,6 +40,8 @@ READY_STATES = frozenset({"available", "running"})
 #: the script bounds the install at 900 s and readiness at 90 s.
 START_BUDGET_S = 1200.0
 STOP_BUDGET_S = 60.0
+#: `mesh_localstack.py start` exits with this when no Python 3.13 can be found.
+EXIT_NO_PYTHON313 = 3
 
 SKIP_REASON = (
     "LocalStack not running: set MESH_LOCALSTACK=1 to start it with "
@@ -92,6 +97,29 @@ def _script(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _start_with_progress(config: pytest.Config) -> tuple[int, str]:
+    """Run `mesh_localstack.py start`, echoing each line it prints to the terminal as it
+    comes (pytest would hold it back), and return its exit code and its whole output."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    lines: list[str] = []
+    with subprocess.Popen(
+        [sys.executable, "-u", str(SCRIPT), "start", "--port", "4566", "--timeout", "90"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+    ) as proc:
+        assert proc.stdout is not None
+        if reporter is not None:
+            reporter.write_line("")
+        for line in proc.stdout:
+            lines.append(line)
+            if reporter is not None:
+                reporter.write_line(f"localstack: {line.rstrip()}")
+        code = proc.wait(timeout=START_BUDGET_S)
+    return code, "".join(lines)
+
+
 def _stop() -> None:
     """Stop the server the fixture started (bounded)."""
     try:
@@ -101,7 +129,7 @@ def _stop() -> None:
 
 
 @pytest.fixture(scope="session")
-def localstack_endpoint() -> Iterator[str]:
+def localstack_endpoint(pytestconfig: pytest.Config) -> Iterator[str]:
     """The URL of a healthy LocalStack (S3, IAM, STS, KMS), or skip when none is configured."""
     given = os.environ.get("MESH_LOCALSTACK_ENDPOINT", "").strip()
     if given:
@@ -126,17 +154,16 @@ def localstack_endpoint() -> Iterator[str]:
         return
 
     try:
-        started = _script("start", "--port", "4566", "--timeout", "90", timeout=START_BUDGET_S)
+        code, output = _start_with_progress(pytestconfig)
     except subprocess.TimeoutExpired as exc:
         _stop()
         pytest.fail(f"`mesh_localstack.py start` took over {START_BUDGET_S:.0f} s: {exc}", pytrace=False)
-    if started.returncode != 0:
+    if code == EXIT_NO_PYTHON313:
+        advice = " ".join(output.split())
+        pytest.skip(f"LocalStack tests skipped: {advice}")
+    if code != 0:
         _stop()
-        pytest.fail(
-            f"`mesh_localstack.py start` failed (exit {started.returncode}):\n"
-            f"{started.stdout}\n{started.stderr}",
-            pytrace=False,
-        )
+        pytest.fail(f"`mesh_localstack.py start` failed (exit {code}):\n{output}", pytrace=False)
     try:
         yield STARTED_ENDPOINT
     finally:

@@ -1,0 +1,307 @@
+"""What the identity that runs `mesh provision` needs: IAM actions per resource type mesh creates.
+
+One table, `AWS_ACTIONS`, maps every AWS resource type the product and platform stacks
+register to the API actions the Pulumi AWS provider calls to create, read, update and
+delete it, and to the resources those actions are scoped to. `GCP_ROLES` does the same
+for GCP with predefined roles. `mesh doctor --print-policy` prints them for one
+environment; a test checks that every type in the examples' plans and the platform
+stack's plan is in the table, so a new resource type cannot ship without its permissions.
+
+Scopes follow mesh's names (`infra/spec.py`): every bucket, alias, workgroup, job and
+trigger starts with `<organization>-<environment>-`, every Glue database with
+`<organization>_<environment>_`, and every role and policy lives under the `/mesh/` path.
+KMS keys and Glue security configurations cannot be named before they exist, so their
+actions are scoped by the `mesh:managed-by` tag or, where AWS supports no resource
+scope, to `*` (listed in `UNSCOPED`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from infra.platform import EnvironmentConfig
+from infra.spec import ROLE_PATH
+
+MANAGED_TAG = "mesh:managed-by"
+
+# Scope templates; {partition} {region} {account} {prefix} ({org}-{env}) {glue} ({org}_{env}).
+BUCKETS = "arn:{partition}:s3:::{prefix}-*"
+OBJECTS = "arn:{partition}:s3:::{prefix}-*/*"
+ROLES = "arn:{partition}:iam::{account}:role" + ROLE_PATH + "*"
+POLICIES = "arn:{partition}:iam::{account}:policy" + ROLE_PATH + "*"
+KEYS = "arn:{partition}:kms:{region}:{account}:key/*"
+ALIASES = "arn:{partition}:kms:{region}:{account}:alias/mesh/{prefix}-*"
+CATALOG = "arn:{partition}:glue:{region}:{account}:catalog"
+DATABASES = "arn:{partition}:glue:{region}:{account}:database/{glue}_*"
+TABLES = "arn:{partition}:glue:{region}:{account}:table/{glue}_*/*"
+JOBS = "arn:{partition}:glue:{region}:{account}:job/{prefix}-*"
+TRIGGERS = "arn:{partition}:glue:{region}:{account}:trigger/{prefix}-*"
+WORKGROUPS = "arn:{partition}:athena:{region}:{account}:workgroup/{prefix}-*"
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class TypeActions:
+    """The actions one resource type needs, on which resources, and why when unscoped."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    note: str = ""
+
+
+_BUCKET_CONFIG = (BUCKETS,)
+
+AWS_ACTIONS: dict[str, TypeActions] = {
+    "aws:s3/bucket:Bucket": TypeActions(
+        (
+            "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
+            "s3:GetBucketLocation", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
+            "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetReplicationConfiguration",
+            "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging", "s3:PutBucketTagging",
+        ),
+        _BUCKET_CONFIG,
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": TypeActions(
+        ("s3:GetBucketVersioning", "s3:PutBucketVersioning"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": TypeActions(
+        ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": TypeActions(
+        ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": TypeActions(
+        ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": TypeActions(
+        ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": TypeActions(
+        ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"), _BUCKET_CONFIG
+    ),
+    "aws:s3/bucketLogging:BucketLogging": TypeActions(("s3:GetBucketLogging", "s3:PutBucketLogging"), _BUCKET_CONFIG),
+    "aws:s3/bucketObjectv2:BucketObjectv2": TypeActions(
+        (
+            "s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging",
+            "s3:DeleteObject", "s3:DeleteObjectVersion",
+        ),
+        (OBJECTS,),
+        "port prefixes and the transform's script; SSE-KMS uploads also need kms:GenerateDataKey (below)",
+    ),
+    "aws:kms/key:Key": TypeActions(
+        (
+            "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
+            "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+            "kms:ScheduleKeyDeletion", "kms:GenerateDataKey", "kms:Decrypt",
+        ),
+        (KEYS,),
+        "scoped to keys tagged mesh:managed-by=mesh",
+    ),
+    "aws:kms/keyPolicy:KeyPolicy": TypeActions(("kms:GetKeyPolicy", "kms:PutKeyPolicy"), (KEYS,)),
+    "aws:kms/alias:Alias": TypeActions(
+        ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"), (ALIASES, KEYS)
+    ),
+    "aws:iam/role:Role": TypeActions(
+        (
+            "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:DeleteRole",
+            "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+            "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+            "iam:PassRole",
+        ),
+        (ROLES,),
+        "iam:PassRole: the Glue job runs as the product's producer role",
+    ),
+    "aws:iam/rolePolicy:RolePolicy": TypeActions(
+        ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), (ROLES,)
+    ),
+    "aws:iam/policy:Policy": TypeActions(
+        (
+            "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
+            "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy",
+            "iam:UntagPolicy",
+        ),
+        (POLICIES,),
+    ),
+    "aws:glue/catalogDatabase:CatalogDatabase": TypeActions(
+        ("glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase",
+         "glue:GetTags", "glue:TagResource", "glue:UntagResource"),
+        (CATALOG, DATABASES, TABLES),
+    ),
+    "aws:glue/catalogTable:CatalogTable": TypeActions(
+        ("glue:CreateTable", "glue:GetTable", "glue:UpdateTable", "glue:DeleteTable"), (CATALOG, DATABASES, TABLES)
+    ),
+    "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings": TypeActions(
+        ("glue:GetDataCatalogEncryptionSettings", "glue:PutDataCatalogEncryptionSettings"), (CATALOG,)
+    ),
+    "aws:glue/securityConfiguration:SecurityConfiguration": TypeActions(
+        ("glue:CreateSecurityConfiguration", "glue:GetSecurityConfiguration", "glue:DeleteSecurityConfiguration"),
+        (ANY,),
+        "Glue security configurations support no resource-level scope",
+    ),
+    "aws:glue/job:Job": TypeActions(
+        ("glue:CreateJob", "glue:GetJob", "glue:UpdateJob", "glue:DeleteJob", "glue:GetTags",
+         "glue:TagResource", "glue:UntagResource"),
+        (JOBS,),
+    ),
+    "aws:glue/trigger:Trigger": TypeActions(
+        ("glue:CreateTrigger", "glue:GetTrigger", "glue:UpdateTrigger", "glue:DeleteTrigger",
+         "glue:StartTrigger", "glue:StopTrigger", "glue:GetTags", "glue:TagResource", "glue:UntagResource"),
+        (TRIGGERS, JOBS),
+    ),
+    "aws:athena/workgroup:Workgroup": TypeActions(
+        ("athena:CreateWorkGroup", "athena:GetWorkGroup", "athena:UpdateWorkGroup", "athena:DeleteWorkGroup",
+         "athena:ListTagsForResource", "athena:TagResource", "athena:UntagResource"),
+        (WORKGROUPS,),
+    ),
+}  # fmt: skip
+
+# Actions AWS allows on no narrower resource, each with the reason.
+UNSCOPED: dict[str, str] = {
+    "kms:CreateKey": "a key has no ARN before it exists; the request must tag it mesh:managed-by=mesh",
+    "kms:ListAliases": "listing has no resource",
+    "sts:GetCallerIdentity": "the provider asks who it runs as",
+}
+
+GCP_ROLES: dict[str, str] = {
+    "gcp:storage/bucket:Bucket": "roles/storage.admin",
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "roles/storage.admin",
+    "gcp:bigquery/dataset:Dataset": "roles/bigquery.dataOwner",
+    "gcp:bigquery/table:Table": "roles/bigquery.dataOwner",
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": "roles/bigquery.dataOwner",
+    "gcp:bigquery/iamMember:IamMember": "roles/bigquery.dataOwner",
+    "gcp:kms/keyRing:KeyRing": "roles/cloudkms.admin",
+    "gcp:kms/cryptoKey:CryptoKey": "roles/cloudkms.admin",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "roles/cloudkms.admin",
+    "gcp:serviceaccount/account:Account": "roles/iam.serviceAccountAdmin",
+    "gcp:serviceaccount/iAMMember:IAMMember": "roles/iam.serviceAccountAdmin",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where the policy applies: one environment of one organisation, and its state backend."""
+
+    organization: str = "ORG"
+    environment: str = "ENV"
+    account: str = "ACCOUNT"
+    region: str = "REGION"
+    partition: str = "aws"
+    state_bucket: str | None = None  # from `backend: s3://…`
+    secrets_key: str | None = None  # the alias of `secretsProvider: awskms://alias/…`
+
+    def fill(self, template: str) -> str:
+        """A scope template with this environment's values."""
+        return template.format(
+            partition=self.partition,
+            region=self.region,
+            account=self.account,
+            prefix=f"{self.organization}-{self.environment}",
+            glue=f"{self.organization}_{self.environment}",
+        )
+
+
+def aws_policy(scope: Scope) -> dict[str, Any]:
+    """The provisioning identity's IAM policy document for `scope`, one statement per scope.
+
+    Actions of every type that share the same resources are merged and sorted, so the
+    document is stable and short enough to review.
+    """
+    by_resources: dict[tuple[str, ...], set[str]] = {}
+    for entry in AWS_ACTIONS.values():
+        if entry.resources == (KEYS,):
+            continue  # keys: tag-conditioned statement below
+        by_resources.setdefault(entry.resources, set()).update(entry.actions)
+    statements: list[dict[str, Any]] = []
+    for index, (resources, actions) in enumerate(sorted(by_resources.items(), key=lambda item: item[0])):
+        statements.append(
+            {
+                "Sid": f"MeshResources{index + 1}",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": [scope.fill(r) for r in resources] if resources != (ANY,) else "*",
+            }
+        )
+    key_actions = sorted({a for e in AWS_ACTIONS.values() if e.resources == (KEYS,) for a in e.actions})
+    statements.append(
+        {
+            "Sid": "MeshKeys",
+            "Effect": "Allow",
+            "Action": key_actions,
+            "Resource": scope.fill(KEYS),
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "mesh"}},
+        }
+    )
+    statements.append(
+        {
+            "Sid": "MeshCreateKeys",
+            "Effect": "Allow",
+            "Action": ["kms:CreateKey", "kms:TagResource"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:RequestTag/{MANAGED_TAG}": "mesh"}},
+        }
+    )
+    statements.append(
+        {
+            "Sid": "MeshUnscoped",
+            "Effect": "Allow",
+            "Action": sorted(a for a in UNSCOPED if a != "kms:CreateKey"),
+            "Resource": "*",
+        }
+    )
+    bucket = scope.state_bucket or "STATE-BUCKET"
+    statements.append(
+        {
+            "Sid": "PulumiState",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+            ],
+            "Resource": [f"arn:{scope.partition}:s3:::{bucket}", f"arn:{scope.partition}:s3:::{bucket}/*"],
+        }
+    )
+    if scope.secrets_key:
+        statements.append(
+            {
+                "Sid": "PulumiSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": scope.fill(KEYS),
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": scope.secrets_key}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def scope_of(organization: str, environment: str, env: EnvironmentConfig) -> Scope:
+    """The scope of one environment of `mesh.yaml` (`env` is its `EnvironmentConfig`)."""
+    aws = env.aws
+    backend = str(env.backend)
+    secrets = str(env.secrets_provider)
+    alias = secrets.removeprefix("awskms://").split("?")[0] if secrets.startswith("awskms://alias/") else None
+    return Scope(
+        organization=organization,
+        environment=environment,
+        account=aws.account if aws else "ACCOUNT",
+        region=aws.region if aws else "REGION",
+        state_bucket=backend.removeprefix("s3://").split("/")[0] if backend.startswith("s3://") else None,
+        secrets_key=alias,
+    )
+
+
+def gcp_roles() -> list[tuple[str, list[str]]]:
+    """Each predefined role the provisioning service account needs, with the types that need it."""
+    roles: dict[str, list[str]] = {}
+    for resource_type, role in sorted(GCP_ROLES.items()):
+        roles.setdefault(role, []).append(resource_type)
+    return sorted(roles.items())
+
+
+def aws_policy_json(scope: Scope) -> str:
+    """`aws_policy` as indented JSON, ready for `aws iam create-policy --policy-document`."""
+    return json.dumps(aws_policy(scope), indent=2)
