@@ -41,8 +41,8 @@ from pulumi.runtime import resource as pulumi_resource_runtime  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from infra.graph import Resource, ResourceGraph  # noqa: E402
-from infra.spec import ProductSpec, resolve  # noqa: E402
+from infra.model.graph import Resource, ResourceGraph  # noqa: E402
+from infra.model.spec import ProductSpec, resolve  # noqa: E402
 from infra.synth import _no_stack_trace, synthesize, synthesize_spec  # noqa: E402
 from infra.validation import load_platform, load_request  # noqa: E402
 

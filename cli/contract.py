@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from cli.console import err, out
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
-from infra.request import Cloud
+from infra.model.request import Cloud
 
 app = typer.Typer(
     help="Data contracts in the Open Data Contract Standard (ODCS v3): export a request, import a contract.",
@@ -93,8 +93,8 @@ def import_(
     Example: mesh contract import orders.odcs.yaml --file products/sales-orders.yaml
     """
     from infra.contract import read_contract, request_from_contract
-    from infra.errors import DocumentInvalid
-    from infra.platform import find_platform_file
+    from infra.model.errors import DocumentInvalid
+    from infra.model.platform import find_platform_file
     from infra.scaffold import dump_request, write_request
     from infra.validation import load_platform
 

@@ -31,7 +31,7 @@ def doctor(
     Example: mesh doctor
     """
     from infra.engine import CheckStatus, readiness_checks
-    from infra.errors import PlatformConfigNotFound
+    from infra.model.errors import PlatformConfigNotFound
     from infra.validation import load_platform, locate_platform
 
     try:

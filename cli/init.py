@@ -10,9 +10,9 @@ from rich.markup import escape
 
 from cli.console import err, out
 from cli.options import PlatformOption
-from infra.errors import UsageError
-from infra.platform import PlatformConfig, find_platform_file
-from infra.request import Classification, Cloud
+from infra.model.errors import UsageError
+from infra.model.platform import PlatformConfig, find_platform_file
+from infra.model.request import Classification, Cloud
 from infra.scaffold import Answers, check_answer, render_request, write_request
 from infra.validation import load_platform
 

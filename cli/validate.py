@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
 from cli.options import OutputOption
-from infra.errors import Severity, UsageError
-from infra.platform import PLATFORM_FILE
+from infra.model.errors import Severity, UsageError
+from infra.model.platform import PLATFORM_FILE
 from infra.validation import ValidationReport, validate_files
 
 

@@ -121,6 +121,6 @@ def emulate(
 
 def _require_aws(cloud: str, file: Path) -> None:
     if cloud != "aws":
-        from infra.errors import MeshError
+        from infra.model.errors import MeshError
 
         raise MeshError(f"{file}: live checks and emulators cover AWS products; this one is on {cloud}")

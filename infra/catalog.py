@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 # Database parameters: the product's metadata.
 P_DOMAIN = "mesh:domain"
@@ -310,7 +310,7 @@ def _found(entry: CatalogEntry, word: str) -> str | None:
 
 
 def open_catalog(config: Any, environment: str, *, endpoint_url: str | None = None) -> Catalog:
-    """The catalog of `environment` (an `infra.platform.PlatformConfig` environment with AWS).
+    """The catalog of `environment` (an `infra.model.platform.PlatformConfig` environment with AWS).
 
     Real AWS is reached through the normal credential chain; an emulator through
     `endpoint_url` or the environment's `endpoints.glue` (loopback only).

@@ -36,11 +36,11 @@ from open_data_contract_standard.model import (
 )
 from pydantic import ValidationError
 
-from infra.coltypes import check_type
-from infra.document import read_document
-from infra.errors import DocumentInvalid
-from infra.platform import PlatformConfig
-from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
+from infra.model.coltypes import check_type
+from infra.model.document import read_document
+from infra.model.errors import DocumentInvalid
+from infra.model.platform import PlatformConfig
+from infra.model.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
 from infra.validation import problems_from_pydantic
 
 ODCS_API_VERSION = "v3.1.0"

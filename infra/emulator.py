@@ -25,8 +25,8 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph
 
 PLACEHOLDER = re.compile(r"<[^<>\s]+\.[A-Za-z]+>")
 SERVICE_OF_TYPE = {

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from infra.graph import Resource, ResourceGraph, placeholder
-from infra.spec import REQUIRED_TAGS
+from infra.model.graph import Resource, ResourceGraph, placeholder
+from infra.model.spec import REQUIRED_TAGS
 
 # Resource types the rules read (pulumi-aws v7 type tokens).
 BUCKET = "aws:s3/bucket:Bucket"

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import Problem
-from infra.graph import ResourceGraph
 from infra.guardrails import GuardrailReport, evaluate
-from infra.platform import PlatformConfig
-from infra.spec import Ephemeral, ProductSpec
+from infra.model.errors import Problem
+from infra.model.graph import ResourceGraph
+from infra.model.platform import PlatformConfig
+from infra.model.spec import Ephemeral, ProductSpec
 from infra.synth import CloudContext, synthesize, synthesize_spec
 from infra.validation import LoadedPlatform, load_spec
 

@@ -22,9 +22,9 @@ from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
 from infra.emulator import ApplyResult, Target, apply_graph, rewrite_account
-from infra.graph import ResourceGraph
+from infra.model.graph import ResourceGraph
+from infra.model.spec import ProductSpec
 from infra.policy_eval import Decision, evaluate
-from infra.spec import ProductSpec
 
 MOTO_ACCOUNT = "123456789012"
 EXECUTED = "executed"

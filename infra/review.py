@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph
 from infra.guardrails import GuardrailReport
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph
 from infra.plan import PlanResult
 
 # Inputs whose change makes the provider replace the resource rather than update it.

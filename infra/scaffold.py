@@ -8,8 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from infra.errors import MeshError
-from infra.request import DOMAIN_PATTERN, EMAIL_PATTERN, IDENTIFIER_PATTERN, PATTERN_HELP, PRODUCT_PATTERN
+from infra.model.errors import MeshError
+from infra.model.request import (
+    DOMAIN_PATTERN,
+    EMAIL_PATTERN,
+    IDENTIFIER_PATTERN,
+    PATTERN_HELP,
+    PRODUCT_PATTERN,
+)
 from infra.validation import LoadedPlatform, load_request
 
 FIELD_RULES = {

@@ -21,9 +21,9 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph, placeholder
-from infra.spec import ProductSpec
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph, placeholder
+from infra.model.spec import ProductSpec
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from infra.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
-from infra.document import Document, FieldPath, format_path, parse_document, read_document
-from infra.errors import (
+from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
+from infra.model.document import Document, FieldPath, format_path, parse_document, read_document
+from infra.model.errors import (
     DocumentInvalid,
     MeshError,
     PlatformConfigNotFound,
@@ -25,8 +25,8 @@ from infra.errors import (
     Severity,
     UnknownEnvironment,
 )
-from infra.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
-from infra.request import (
+from infra.model.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
+from infra.model.request import (
     API_VERSION,
     KIND,
     PATTERN_HELP,
@@ -42,8 +42,8 @@ from infra.request import (
     ProductName,
     TransformCompute,
 )
-from infra.schedule import parse_schedule
-from infra.spec import Ephemeral, ProductSpec, resolve
+from infra.model.schedule import parse_schedule
+from infra.model.spec import Ephemeral, ProductSpec, resolve
 
 
 @dataclass

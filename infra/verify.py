@@ -17,9 +17,9 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from infra.emulator import PLACEHOLDER, require_loopback
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph
-from infra.spec import ProductSpec
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import ProductSpec
 
 PASS, DRIFT, SKIP = "pass", "drift", "skipped"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pulumi
 
-from infra import names
-from infra.errors import MeshError
-from infra.graph import ResourceGraph
-from infra.platform import RESERVED_DOMAIN, PlatformConfig
-from infra.spec import (
+from infra.model import names
+from infra.model.errors import MeshError
+from infra.model.graph import ResourceGraph
+from infra.model.platform import RESERVED_DOMAIN, PlatformConfig
+from infra.model.spec import (
     MANAGED_BY,
     TAG_DOMAIN,
     TAG_ENVIRONMENT,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pulumi
 
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 from stacks import outputs
 
 

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import catalog
-from infra.spec import PortSpec, ProductSpec
+from infra.model.spec import PortSpec, ProductSpec
 
 # Input format, output format and SerDe per port format (Glue/Hive class names).
 _STORAGE = {

@@ -10,7 +10,7 @@ from components.aws.access import ProductAccess, ProductAccessArgs
 from components.aws.catalog import ProductCatalog, ProductCatalogArgs
 from components.aws.compute import ProductCompute, ProductComputeArgs
 from components.aws.storage import ProductStorage, ProductStorageArgs
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.lockdown import lock_down_bucket
-from infra.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
+from infra.model.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
 
 NONCURRENT_VERSION_DAYS = 30
 RESULTS_EXPIRY_DAYS = 30

@@ -10,7 +10,7 @@ from components.gcp.access import ProductAccess, ProductAccessArgs
 from components.gcp.catalog import ProductCatalog, ProductCatalogArgs
 from components.gcp.encryption import ProductKey, ProductKeyArgs
 from components.gcp.storage import ProductStorage, ProductStorageArgs
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 
 @dataclass

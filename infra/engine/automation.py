@@ -33,7 +33,7 @@ from infra.engine.workspace import (
     Workspace,
     WorkspaceFactory,
 )
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 from infra.progress import CliInstall, EngineMessage, ProgressSink, ResourceStep, Stage, StepStatus, ignore
 
 #: Errors of the Automation API that `translate` turns into `MeshError`s.

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.platform import EnvironmentConfig, PlatformConfig
-from infra.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
+from infra.model.platform import EnvironmentConfig, PlatformConfig
+from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform

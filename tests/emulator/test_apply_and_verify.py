@@ -26,8 +26,8 @@ from infra.emulator import (
     apply_graph,
     require_loopback,
 )
-from infra.graph import ResourceGraph
-from infra.spec import ProductSpec
+from infra.model.graph import ResourceGraph
+from infra.model.spec import ProductSpec
 from infra.synth import synthesize_spec
 from infra.validation import load_spec
 from infra.verify import DRIFT, VerifyResult, verify

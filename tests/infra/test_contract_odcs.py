@@ -16,8 +16,8 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from infra.contract import ODCS_API_VERSION, data_contract, logical_type, request_from_contract
+from infra.model.spec import ProductSpec
 from infra.scaffold import dump_request
-from infra.spec import ProductSpec
 from infra.validation import load_spec
 
 EXAMPLES = ("sales-orders", "finance-payroll", "marketing-campaigns")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.graph import ResourceGraph
 from infra.guardrails import evaluate
+from infra.model.graph import ResourceGraph
 from infra.plan import plan_platform
 from infra.validation import LoadedPlatform, load_platform
 from stacks.platform import LOG_BUCKET_EXEMPTIONS, platform_exemptions, resolve_platform

@@ -18,12 +18,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.coltypes import BIGQUERY_PARTITION_TYPES
-from infra.document import parse_document
-from infra.errors import DocumentInvalid, Problem, Severity
-from infra.names import RULES
-from infra.request import DataProductRequest
-from infra.spec import resolve
+from infra.model.coltypes import BIGQUERY_PARTITION_TYPES
+from infra.model.document import parse_document
+from infra.model.errors import DocumentInvalid, Problem, Severity
+from infra.model.names import RULES
+from infra.model.request import DataProductRequest
+from infra.model.spec import resolve
 from infra.validation import (
     LoadedPlatform,
     LoadedRequest,

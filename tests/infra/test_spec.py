@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.platform import PlatformConfig
-from infra.request import DataProductRequest
-from infra.spec import REQUIRED_TAGS, ProductSpec, resolve
+from infra.model.platform import PlatformConfig
+from infra.model.request import DataProductRequest
+from infra.model.spec import REQUIRED_TAGS, ProductSpec, resolve
 from infra.validation import load_platform, load_spec
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import names
-from infra.platform import EnvironmentConfig, PlatformConfig
-from infra.request import DataProductRequest, OutputPort
-from infra.schedule import parse_schedule
+from infra.model import names
+from infra.model.platform import EnvironmentConfig, PlatformConfig
+from infra.model.request import DataProductRequest, OutputPort
+from infra.model.schedule import parse_schedule
 
 MANAGED_BY = "mesh"
 TAG_DOMAIN = "mesh:domain"
