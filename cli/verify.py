@@ -12,7 +12,7 @@ from cli.console import Output, err, out, print_json
 from cli.options import OutputOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
-    from infra.verify import VerifyResult
+    from infra.aws.verify import VerifyResult
 
 MARK = {"pass": "[green]✓[/]", "drift": "[red]✗[/]", "skipped": "[dim]–[/]"}
 
@@ -40,9 +40,9 @@ def verify(
 
     Example: mesh verify examples/products/sales-orders.yaml --env local --endpoint-url http://127.0.0.1:4566
     """
+    from infra.aws.verify import verify as run_verify
     from infra.synth import synthesize_spec
     from infra.validation import load_spec
-    from infra.verify import verify as run_verify
 
     spec, _, _ = load_spec(file, platform_path=platform, environment=env)
     _require_aws(spec.cloud, file)
@@ -97,7 +97,7 @@ def emulate(
 
     Example: mesh emulate examples/products/sales-orders.yaml --env local --endpoint-url http://127.0.0.1:4566
     """
-    from infra.emulator import Target, apply_graph, require_loopback
+    from infra.aws.emulator import Target, apply_graph, require_loopback
     from infra.synth import synthesize_spec
     from infra.validation import load_spec
 

@@ -317,7 +317,7 @@ def open_catalog(config: Any, environment: str, *, endpoint_url: str | None = No
     """
     import boto3  # noqa: PLC0415 - boto3 is heavy; only commands that read the cloud load it
 
-    from infra.emulator import require_loopback  # noqa: PLC0415 - as above
+    from infra.aws.emulator import require_loopback  # noqa: PLC0415 - as above
 
     env = config.environments[environment]
     if env.aws is None:

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
-from infra.emulator import ApplyResult, Target, apply_graph, rewrite_account
+from infra.aws.emulator import ApplyResult, Target, apply_graph, rewrite_account
 from infra.model.graph import ResourceGraph
 from infra.model.spec import ProductSpec
 from infra.policy_eval import Decision, evaluate

@@ -16,7 +16,7 @@ from typing import Any, cast
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from infra.emulator import PLACEHOLDER, require_loopback
+from infra.aws.emulator import PLACEHOLDER, require_loopback
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph
 from infra.model.spec import ProductSpec
