@@ -36,89 +36,56 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from infra.aws import types as aws
+from infra.clouds import noun, resource_type
+from infra.gcp import types as gcp
 from infra.model.graph import Resource, ResourceGraph, placeholder
 from infra.model.spec import REQUIRED_TAGS
 
-# Resource types the rules read (pulumi-aws v7 type tokens).
-BUCKET = "aws:s3/bucket:Bucket"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
-KMS_KEY = "aws:kms/key:Key"
-KMS_ALIAS = "aws:kms/alias:Alias"
-KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-USER_POLICY = "aws:iam/userPolicy:UserPolicy"
-GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
-ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-GLUE_DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
-GLUE_SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfiguration"
-GLUE_JOB = "aws:glue/job:Job"
-GLUE_TRIGGER = "aws:glue/trigger:Trigger"
-ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
-# pulumi-gcp type tokens.
-GCS_BUCKET = "gcp:storage/bucket:Bucket"
-BQ_DATASET = "gcp:bigquery/dataset:Dataset"
-BQ_TABLE = "gcp:bigquery/table:Table"
-GCP_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+# Resource types the rules read; their descriptors live in infra/aws/types.py and infra/gcp/types.py.
+BUCKET = aws.BUCKET.token
+PUBLIC_ACCESS_BLOCK = aws.PUBLIC_ACCESS_BLOCK.token
+OWNERSHIP_CONTROLS = aws.OWNERSHIP_CONTROLS.token
+VERSIONING = aws.VERSIONING.token
+ENCRYPTION = aws.ENCRYPTION.token
+LIFECYCLE = aws.LIFECYCLE.token
+LOGGING = aws.LOGGING.token
+BUCKET_POLICY = aws.BUCKET_POLICY.token
+BUCKET_OBJECT = aws.BUCKET_OBJECT.token
+KMS_KEY = aws.KMS_KEY.token
+KMS_ALIAS = aws.KMS_ALIAS.token
+KEY_POLICY = aws.KEY_POLICY.token
+IAM_POLICY = aws.IAM_POLICY.token
+IAM_ROLE = aws.IAM_ROLE.token
+ROLE_POLICY = aws.ROLE_POLICY.token
+USER_POLICY = aws.USER_POLICY.token
+GROUP_POLICY = aws.GROUP_POLICY.token
+ROLE_POLICY_ATTACHMENT = aws.ROLE_POLICY_ATTACHMENT.token
+GLUE_DATABASE = aws.GLUE_DATABASE.token
+GLUE_SECURITY_CONFIGURATION = aws.GLUE_SECURITY_CONFIGURATION.token
+GLUE_JOB = aws.GLUE_JOB.token
+GLUE_TRIGGER = aws.GLUE_TRIGGER.token
+ATHENA_WORKGROUP = aws.ATHENA_WORKGROUP.token
+GCS_BUCKET = gcp.GCS_BUCKET.token
+BQ_DATASET = gcp.BQ_DATASET.token
+BQ_TABLE = gcp.BQ_TABLE.token
+GCP_CRYPTO_KEY = gcp.CRYPTO_KEY.token
 # GCP resources that carry labels; the mesh tags become labels with `-` for `:`.
-GCP_LABELLED_TYPES: tuple[str, ...] = (GCS_BUCKET, BQ_DATASET, BQ_TABLE, GCP_CRYPTO_KEY)
+GCP_LABELLED_TYPES: tuple[str, ...] = tuple(t.token for t in gcp.TYPES.values() if t.taggable)
 GCP_REQUIRED_LABELS = tuple(tag.replace(":", "-") for tag in REQUIRED_TAGS)
 GCP_PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 GCP_BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 GCP_MAX_ROTATION_SECONDS = 90 * 24 * 3600
 
-# The mesh resource types that take a `tags` input in pulumi-aws. The others mesh
-# creates cannot carry tags at all: bucket sub-configurations (public access block,
-# ownership controls, versioning, encryption, lifecycle, logging, bucket policy), KMS
-# aliases and key policies, role inline policies, Glue tables (tagged through their
-# database) and Glue security configurations. They are attributed through their parent.
-TAGGABLE_TYPES: tuple[str, ...] = (
-    BUCKET,
-    BUCKET_OBJECT,
-    KMS_KEY,
-    IAM_ROLE,
-    IAM_POLICY,
-    GLUE_DATABASE,
-    GLUE_JOB,
-    GLUE_TRIGGER,
-    ATHENA_WORKGROUP,
-)
+# The AWS types that take a `tags` input (`taggable` in their descriptors). The others mesh
+# creates are attributed through their parent.
+TAGGABLE_TYPES: tuple[str, ...] = tuple(t.token for t in aws.TYPES.values() if t.taggable)
 
 PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KMS_SSE_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 ATHENA_KMS_OPTIONS = ("SSE_KMS", "CSE_KMS")
 # AWS managed policies that amount to `*` on `*` when attached.
 ADMIN_MANAGED_POLICIES = ("AdministratorAccess",)
-
-_NOUNS = {
-    BUCKET: "bucket",
-    BUCKET_POLICY: "bucket policy",
-    BUCKET_OBJECT: "bucket object",
-    KMS_KEY: "KMS key",
-    KEY_POLICY: "key policy",
-    IAM_POLICY: "IAM policy",
-    IAM_ROLE: "role",
-    ROLE_POLICY: "role policy",
-    USER_POLICY: "user policy",
-    GROUP_POLICY: "group policy",
-    ROLE_POLICY_ATTACHMENT: "role policy attachment",
-    GLUE_DATABASE: "Glue database",
-    GLUE_JOB: "Glue job",
-    GLUE_TRIGGER: "Glue trigger",
-    ATHENA_WORKGROUP: "Athena workgroup",
-    GCS_BUCKET: "GCS bucket",
-    BQ_DATASET: "BigQuery dataset",
-    BQ_TABLE: "BigQuery table",
-    GCP_CRYPTO_KEY: "Cloud KMS key",
-}
 
 
 class Severity(StrEnum):
@@ -211,8 +178,7 @@ class GuardrailReport:
 
 
 def _label(resource: Resource) -> str:
-    noun = _NOUNS.get(resource.type, resource.type.rsplit(":", 1)[-1])
-    return f"{noun} {resource.name}"
+    return f"{noun(resource.type)} {resource.name}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -276,18 +242,10 @@ class _Document:
 _POLICY_RESOURCES = (BUCKET_POLICY, KEY_POLICY, IAM_POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY)
 
 
-# Which inputs of which types hold a policy document, and what kind of document it is.
-_DOCUMENT_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
-    BUCKET_POLICY: (("policy", "bucket policy"),),
-    BUCKET: (("policy", "bucket policy"),),
-    KEY_POLICY: (("policy", "key policy"),),
-    KMS_KEY: (("policy", "key policy"),),
-    IAM_ROLE: (("assumeRolePolicy", "trust policy"),),
-    IAM_POLICY: (("policy", "identity policy"),),
-    ROLE_POLICY: (("policy", "identity policy"),),
-    USER_POLICY: (("policy", "identity policy"),),
-    GROUP_POLICY: (("policy", "identity policy"),),
-}
+def _document_inputs(token: str) -> tuple[tuple[str, str], ...]:
+    """Which inputs of a `token` resource hold a policy document, and what kind of document each is."""
+    descriptor = resource_type(token)
+    return descriptor.documents if descriptor else ()
 
 
 def _parse_statements(raw: Any) -> tuple[dict[str, Any], ...] | None:
@@ -312,7 +270,7 @@ def _documents(resource: Resource) -> list[_Document]:
     """Every policy document `resource` holds (absent inputs are skipped)."""
     found = [
         _Document(resource, key, kind, _parse_statements(resource.inputs[key]))
-        for key, kind in _DOCUMENT_INPUTS.get(resource.type, ())
+        for key, kind in _document_inputs(resource.type)
         if resource.inputs.get(key) not in (None, "")
     ]
     if resource.type == IAM_ROLE:

@@ -16,34 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.clouds import resource_type
 from infra.guardrails import GuardrailReport
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph
 from infra.plan import PlanResult
 
-# Inputs whose change makes the provider replace the resource rather than update it.
-REPLACE_KEYS: dict[str, tuple[str, ...]] = {
-    "aws:s3/bucket:Bucket": ("bucket",),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
-    "aws:kms/alias:Alias": ("name",),
-    "aws:iam/role:Role": ("name", "path"),
-    "aws:iam/policy:Policy": ("name", "path"),
-    "aws:iam/rolePolicy:RolePolicy": ("name", "role"),
-    "aws:glue/catalogDatabase:CatalogDatabase": ("name",),
-    "aws:glue/catalogTable:CatalogTable": ("name", "databaseName"),
-    "aws:glue/job:Job": ("name",),
-    "aws:glue/trigger:Trigger": ("name",),
-    "aws:glue/securityConfiguration:SecurityConfiguration": ("name", "encryptionConfiguration"),
-    "aws:athena/workgroup:Workgroup": ("name",),
-    "aws:s3/bucketObjectv2:BucketObjectv2": ("bucket", "key"),
-    "gcp:storage/bucket:Bucket": ("name", "location"),
-    "gcp:bigquery/dataset:Dataset": ("datasetId", "location"),
-    "gcp:bigquery/table:Table": ("datasetId", "tableId"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location"),
-    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing"),
-    "gcp:serviceaccount/account:Account": ("accountId",),
-}
 POLICY_KEYS = ("policy", "assumeRolePolicy")
+
+
+def _replace_keys(token: str) -> tuple[str, ...]:
+    """Inputs whose change makes the provider replace a resource of `token` rather than update it."""
+    descriptor = resource_type(token)
+    return descriptor.replace_keys if descriptor else ()
 
 
 @dataclass(frozen=True)
@@ -342,9 +327,7 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
         inputs = _input_changes(old.inputs, resource.inputs)
         if not inputs:
             continue
-        replaced = any(
-            old.inputs.get(k) != resource.inputs.get(k) for k in REPLACE_KEYS.get(resource.type, ())
-        )
+        replaced = any(old.inputs.get(k) != resource.inputs.get(k) for k in _replace_keys(resource.type))
         changes.append(
             ResourceChange(
                 urn,

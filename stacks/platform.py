@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 
+from infra.aws import types as aws_types
 from infra.model import names
 from infra.model.errors import MeshError
 from infra.model.graph import ResourceGraph
@@ -136,7 +137,7 @@ LOG_BUCKET_EXEMPTIONS = {
     "(AES256); SSE-KMS is not supported for log target buckets",
     "MESH-ADV-LOGGING": "the access-log bucket does not log to itself (that would loop)",
 }
-_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+_ENCRYPTION = aws_types.ENCRYPTION.token
 
 
 def platform_exemptions(spec: PlatformSpec, graph: ResourceGraph) -> dict[tuple[str, str], str]:
@@ -145,7 +146,7 @@ def platform_exemptions(spec: PlatformSpec, graph: ResourceGraph) -> dict[tuple[
     The encryption exemption holds only while the bucket really has SSE-S3: a log bucket
     with no default encryption at all still fails.
     """
-    buckets = [r for r in graph.of_type("aws:s3/bucket:Bucket") if r.inputs.get("bucket") == spec.log_bucket]
+    buckets = [r for r in graph.of_type(aws_types.BUCKET.token) if r.inputs.get("bucket") == spec.log_bucket]
     if not buckets:
         return {}
     algorithms = {
