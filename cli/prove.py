@@ -43,7 +43,10 @@ def prove(
 
     with err.status(f"Proving access for {file} on moto…"):
         spec, _, loaded_platform = load_spec(file, platform_path=platform, environment=env)
-        if spec.cloud != "aws":
+        from infra.clouds import supports
+        from infra.model.capability import Capability
+
+        if not supports(spec.cloud, Capability.PROOF):
             from infra.model.errors import MeshError
 
             raise MeshError(

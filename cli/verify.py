@@ -120,7 +120,10 @@ def emulate(
 
 
 def _require_aws(cloud: str, file: Path) -> None:
-    if cloud != "aws":
+    from infra.clouds import supports
+    from infra.model.capability import Capability
+
+    if not supports(cloud, Capability.VERIFY):
         from infra.model.errors import MeshError
 
         raise MeshError(f"{file}: live checks and emulators cover AWS products; this one is on {cloud}")

@@ -36,6 +36,8 @@ from open_data_contract_standard.model import (
 )
 from pydantic import ValidationError
 
+from infra.clouds import supports
+from infra.model.capability import Capability
 from infra.model.coltypes import check_type
 from infra.model.document import read_document
 from infra.model.errors import DocumentInvalid
@@ -226,7 +228,11 @@ def data_contract(spec: ProductSpec, platform: PlatformConfig) -> OpenDataContra
             CustomProperty(property="meshStack", value=spec.stack),
             CustomProperty(property="meshCostCenter", value=spec.cost_center),
             CustomProperty(property="meshInputPorts", value=list(spec.inputs)),
-            CustomProperty(property="meshBytesScannedLimitGb", value=spec.query_limit_bytes // GIB),
+            *(
+                [CustomProperty(property="meshBytesScannedLimitGb", value=spec.query_limit_bytes // GIB)]
+                if supports(spec.cloud, Capability.QUERY_LIMIT)
+                else []
+            ),
             *(
                 [
                     CustomProperty(
@@ -405,10 +411,20 @@ def request_from_contract(
     compute: dict[str, object] = {}
     limit = custom.get("meshBytesScannedLimitGb")
     if isinstance(limit, int) and not isinstance(limit, bool):
-        compute["query"] = {"bytesScannedLimitGb": limit}
+        if supports(target, Capability.QUERY_LIMIT):
+            compute["query"] = {"bytesScannedLimitGb": limit}
+        else:
+            notes.append(
+                f"meshBytesScannedLimitGb {limit}: mesh has no per-product query limit on {target}; left out"
+            )
     entrypoint = custom.get("meshTransformEntrypoint")
     if isinstance(entrypoint, str) and "frequency" in slas and slas["frequency"].schedule:
-        compute["transform"] = {"schedule": slas["frequency"].schedule, "entrypoint": entrypoint}
+        if supports(target, Capability.TRANSFORM):
+            compute["transform"] = {"schedule": slas["frequency"].schedule, "entrypoint": entrypoint}
+        else:
+            notes.append(
+                f"meshTransformEntrypoint {entrypoint}: mesh runs no transform on {target}; left out"
+            )
     if compute:
         spec["compute"] = compute
     if consumers:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from infra.clouds import unsupported_fields
 from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
 from infra.model.document import Document, FieldPath, format_path, parse_document, read_document
 from infra.model.errors import (
@@ -508,6 +509,8 @@ def load_request(
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)
     problems += _request_rules(parts, doc, path.parent)
+    if parts.cloud is not None:
+        problems += [doc.problem(at, message) for at, message in unsupported_fields(parts.cloud, doc.data)]
     if platform is not None:
         problems += _platform_rules(parts, doc, platform, environment)
     problems.sort(key=lambda p: (p.line, p.column, p.path))

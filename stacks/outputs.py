@@ -1,4 +1,8 @@
-"""Stack output keys, shared by the programs, the engine and the tests."""
+"""Stack output keys, shared by the programs, the engine and the tests.
+
+Each cloud exports what its resources are: an AWS product its role ARNs and Glue
+database, a GCP product its producer service account's email and BigQuery dataset.
+"""
 
 BUCKET = "bucket"
 BUCKET_ARN = "bucketArn"
@@ -8,9 +12,11 @@ CONSUMER_ROLE_ARNS = "consumerRoleArns"
 CATALOG_DATABASE = "catalogDatabase"
 CATALOG_TABLES = "catalogTables"
 QUERY_WORKGROUPS = "queryWorkgroups"
+DATASET = "dataset"
+PRODUCER_SERVICE_ACCOUNT = "producerServiceAccount"
 PRODUCT = "product"
 
-ALL = (
+AWS = (
     BUCKET,
     BUCKET_ARN,
     KMS_KEY_ARN,
@@ -21,3 +27,5 @@ ALL = (
     QUERY_WORKGROUPS,
     PRODUCT,
 )
+GCP = (BUCKET, DATASET, PRODUCER_SERVICE_ACCOUNT, PRODUCT)
+ALL = (*AWS, DATASET, PRODUCER_SERVICE_ACCOUNT)

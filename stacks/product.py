@@ -35,8 +35,8 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
 
             gcp_product = GcpDataProduct(f"{spec.domain}-{spec.product}", GcpDataProductArgs(spec=spec))
             pulumi.export(outputs.BUCKET, gcp_product.bucket)
-            pulumi.export(outputs.CATALOG_DATABASE, gcp_product.dataset)
-            pulumi.export(outputs.PRODUCER_ROLE_ARN, gcp_product.producer_email)
+            pulumi.export(outputs.DATASET, gcp_product.dataset)
+            pulumi.export(outputs.PRODUCER_SERVICE_ACCOUNT, gcp_product.producer_email)
         pulumi.export(outputs.PRODUCT, f"{spec.domain}/{spec.product}")
 
     return program
