@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.clouds import resource_type
+from infra.clouds import resource_type, supports
 from infra.guardrails import GuardrailReport
+from infra.model.capability import Capability
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph
+from infra.model.iam import as_list, principals, statements
 from infra.plan import PlanResult
 
 POLICY_KEYS = ("policy", "assumeRolePolicy")
@@ -265,29 +267,21 @@ def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[InputChang
 def _statements(document: dict[str, Any]) -> set[Grant]:
     """Each statement expanded: one grant per (effect, principal, action, resource)."""
     grants = set()
-    raw = document.get("Statement", [])
-    for statement in raw if isinstance(raw, list) else [raw]:
+    for statement in statements(document):
 
         def items(key: str, statement: dict[str, Any] = statement) -> list[str]:
-            value = statement.get(key, [])
             return [
                 json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
-                for v in (value if isinstance(value, list) else [value])
+                for v in as_list(statement.get(key))
             ]
 
-        principal = statement.get("Principal")
-        principals: list[str] = []
-        if principal == "*":
-            principals = ["*"]
-        elif isinstance(principal, dict):
-            for kind, who in principal.items():
-                principals += [f"{kind}:{w}" for w in (who if isinstance(who, list) else [who])]
+        who_may = ["*" if kind == "*" else f"{kind}:{value}" for kind, value in principals(statement)]
         condition = json.dumps(statement["Condition"], sort_keys=True) if statement.get("Condition") else ""
         effect = str(statement.get("Effect", "Allow"))
         # A resource policy without Resource (a role's trust policy) applies to its own resource.
         for action in items("Action"):
             for resource in items("Resource") or ["(this resource)"]:
-                for who in principals or [""]:
+                for who in who_may or [""]:
                     grants.add(Grant(effect, action, resource, who, condition))
     return grants
 
@@ -503,7 +497,8 @@ def review(
     contract, grants = diff_contract(base_contract, head.spec.contract())
     proof = None
     notes = []
-    if head.spec.cloud == "aws" and prove_access:
+    provable = supports(head.spec.cloud, Capability.PROOF)
+    if provable and prove_access:
         from infra.proof import prove  # noqa: PLC0415 - moto is loaded only when a proof runs
 
         proof = prove(
@@ -513,7 +508,7 @@ def review(
                 {head.spec.domain, *(g.domain for g in head.spec.grants)} | {"outsider"}
             ),
         )
-    elif head.spec.cloud != "aws":
+    elif not provable:
         notes.append(
             "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings above"
         )
