@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.model.platform import EnvironmentConfig, PlatformConfig
+from infra.model.platform_spec import platform_stack_name, resolve_platform
 from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
 
 if TYPE_CHECKING:
@@ -224,8 +225,7 @@ def product_target(
     spec: ProductSpec, platform: LoadedPlatform, *, source: str, planned_resources: int | None = None
 ) -> StackTarget:
     """The stack of a resolved product request."""
-    from stacks.platform import platform_stack_name  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
-    from stacks.product import product_program  # noqa: PLC0415 - as above
+    from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
 
     # An ephemeral environment's label (preview + pr123) lives in its preview environment.
     environment = spec.platform_environment or spec.environment
@@ -253,7 +253,7 @@ def product_target(
 
 def platform_target(platform: LoadedPlatform, environment: str) -> StackTarget:
     """The platform stack of `environment` (AWS only)."""
-    from stacks.platform import PLATFORM_RESOURCES, platform_program, resolve_platform  # noqa: PLC0415 - as above
+    from stacks.platform import PLATFORM_RESOURCES, platform_program  # noqa: PLC0415 - as above
 
     config = platform.config
     env = config.environments[environment]
