@@ -17,9 +17,11 @@ ABORT_MULTIPART_DAYS = 7
 
 @dataclass
 class ProductStorageArgs:
-    """What the storage of one product needs: its resolved spec."""
+    """What the storage of one product needs: its resolved spec, and whether the bucket may be
+    deleted with its objects (`mesh destroy --delete-data`, an operation flag, not desired state)."""
 
     spec: ProductSpec
+    delete_data: bool = False
 
 
 class ProductStorage(pulumi.ComponentResource):
@@ -57,7 +59,7 @@ class ProductStorage(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=names.bucket,
-            force_destroy=spec.expires_at is not None or spec.delete_data,
+            force_destroy=spec.expires_at is not None or args.delete_data,
             tags=tags,
             opts=child,
         )

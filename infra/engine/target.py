@@ -222,9 +222,14 @@ def _stack_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def product_target(
-    spec: ProductSpec, platform: LoadedPlatform, *, source: str, planned_resources: int | None = None
+    spec: ProductSpec,
+    platform: LoadedPlatform,
+    *,
+    source: str,
+    planned_resources: int | None = None,
+    delete_data: bool = False,
 ) -> StackTarget:
-    """The stack of a resolved product request."""
+    """The stack of a resolved product request; `delete_data` lets its buckets go with their objects."""
     from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
 
     # An ephemeral environment's label (preview + pr123) lives in its preview environment.
@@ -242,7 +247,7 @@ def product_target(
         ),
         config=stack_config(env, spec.cloud),
         tags=_stack_tags(spec.tags),
-        program=product_program(spec),
+        program=product_program(spec, delete_data=delete_data),
         source=source,
         protected=env.protected,
         preview_environment=env.preview,

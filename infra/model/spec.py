@@ -198,7 +198,6 @@ class ProductSpec:
     gcp: GcpNames | None = None
     platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
     expires_at: str | None = None  # set for ephemeral environments
-    delete_data: bool = False  # `mesh destroy --delete-data`: buckets go with their objects
 
     def contract(self) -> dict[str, Any]:
         """What consumers depend on: version, ports with columns and partitioning, and grants."""
