@@ -9,18 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from infra.aws.capabilities import CAPABILITIES as AWS_CAPABILITIES
+from infra.aws.invokes import INVOKES as AWS_INVOKES
 from infra.aws.types import TYPES as AWS_TYPES
 from infra.gcp.capabilities import CAPABILITIES as GCP_CAPABILITIES
+from infra.gcp.invokes import INVOKES as GCP_INVOKES
 from infra.gcp.types import TYPES as GCP_TYPES
 from infra.model.capability import REQUEST_FIELDS, Capability
 from infra.model.document import FieldPath
-from infra.model.resource_type import ResourceType
+from infra.model.resource_type import MockInvoke, ResourceType
 
 #: What each cloud implements (declared in `infra/<cloud>/capabilities.py`).
 CAPABILITIES: dict[str, frozenset[Capability]] = {"aws": AWS_CAPABILITIES, "gcp": GCP_CAPABILITIES}
 
 #: Every descriptor of every cloud, by token.
 RESOURCE_TYPES: dict[str, ResourceType] = {**AWS_TYPES, **GCP_TYPES}
+
+#: What offline synthesis answers for each data source (invoke) token.
+INVOKES: dict[str, MockInvoke] = {**AWS_INVOKES, **GCP_INVOKES}
 
 #: Resources whose replacement or deletion loses data, or makes data unreadable.
 STATEFUL_TYPES = frozenset(t.token for t in RESOURCE_TYPES.values() if t.stateful)

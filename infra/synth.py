@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from infra.clouds import resource_type
+from infra.clouds import INVOKES, resource_type
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph, placeholder
 from infra.model.resource_type import CloudContext
@@ -59,30 +59,8 @@ class _Mocks(pulumi.runtime.Mocks):
         }
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": self.ctx.account,
-                "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh",
-                "userId": "mesh",
-            }, None
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.ctx.region, "region": self.ctx.region}, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, []
-        project = args.args.get("project") or "project"
-        number = placeholder(str(project), "number")
-        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-            email = f"service-{number}@gs-project-accounts.iam.gserviceaccount.com"
-            return {
-                "emailAddress": email,
-                "member": f"serviceAccount:{email}",
-                "id": email,
-                "project": project,
-            }, []
-        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
-            email = f"bq-{number}@bigquery-encryption.iam.gserviceaccount.com"
-            return {"email": email, "member": f"serviceAccount:{email}", "id": email, "project": project}, []
-        return {}, []
+        answer = INVOKES.get(args.token)
+        return (answer(args.args, self.ctx) if answer else {}), []
 
 
 class _RecordingMonitor(MockMonitor):

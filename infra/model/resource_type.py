@@ -25,6 +25,8 @@ class CloudContext:
 
 #: `(logical name, inputs, context) -> (id, computed outputs)`: what the cloud would return on create.
 MockIdentifiers = Callable[[str, dict[str, Any], CloudContext], tuple[str, dict[str, Any]]]
+#: `(arguments, context) -> result`: what a data source (an invoke) would return.
+MockInvoke = Callable[[dict[str, Any], CloudContext], dict[str, Any]]
 
 
 @dataclass(frozen=True)
