@@ -45,9 +45,9 @@ from typer.testing import CliRunner  # noqa: E402
 from cli.app import app  # noqa: E402
 from infra.access_log import format_record, parse_log  # noqa: E402
 from infra.health import ProductToCheck, check_health, open_clients  # noqa: E402
-from infra.platform import PlatformConfig  # noqa: E402
-from infra.request import DataProductRequest  # noqa: E402
-from infra.spec import resolve  # noqa: E402
+from infra.model.platform import PlatformConfig  # noqa: E402
+from infra.model.request import DataProductRequest  # noqa: E402
+from infra.model.spec import resolve  # noqa: E402
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -22,7 +22,6 @@ mesh / bare also counts the generated SDK's typed inputs and outputs.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import contextvars
 import importlib
 import pkgutil
@@ -37,13 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pulumi  # noqa: E402
-from pulumi.runtime import resource as pulumi_resource_runtime  # noqa: E402
-from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
-from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from infra.graph import Resource, ResourceGraph  # noqa: E402
-from infra.spec import ProductSpec, resolve  # noqa: E402
-from infra.synth import _no_stack_trace, synthesize, synthesize_spec  # noqa: E402
+from infra.model.graph import Resource, ResourceGraph  # noqa: E402
+from infra.model.spec import ProductSpec, resolve  # noqa: E402
+from infra.pulumi_sdk import run_program  # noqa: E402
+from infra.synth import synthesize, synthesize_spec  # noqa: E402
 from infra.validation import load_platform, load_request  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "products" / "sales-orders.yaml"
@@ -152,21 +149,10 @@ def _replay(graph: ResourceGraph, custom: Any) -> None:
     program = _program(graph, custom)
 
     def run() -> None:
-        pulumi.runtime.set_mocks(_EchoMocks(), project=graph.project, stack=graph.stack, preview=False)
-        _sync_await(run_pulumi_func(program))
+        # The same settings as mesh's synthesis: no source positions, its own event loop.
+        run_program(program, mocks=_EchoMocks(), monitor=None, project=graph.project, stack=graph.stack)
 
-    with _same_settings_as_mesh():
-        contextvars.Context().run(run)
-
-
-@contextlib.contextmanager
-def _same_settings_as_mesh() -> Any:
-    capture = pulumi_resource_runtime._get_stack_trace
-    pulumi_resource_runtime._get_stack_trace = _no_stack_trace
-    try:
-        yield
-    finally:
-        pulumi_resource_runtime._get_stack_trace = capture
+    contextvars.Context().run(run)
 
 
 def _flat(r: Resource, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

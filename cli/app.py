@@ -35,7 +35,7 @@ from cli import status as status_cmd
 from cli import validate as validate_cmd
 from cli import verify as verify_cmd
 from cli.console import err
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 _state = {"debug": False}
 help_format.install()

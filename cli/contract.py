@@ -116,8 +116,8 @@ def import_(
     Example: mesh contract import orders.odcs.yaml --domain sales --file products/sales-orders.yaml
     """
     from infra.contract import check_draft, draft_request, read_contract, render_draft
-    from infra.errors import DocumentInvalid, Severity
-    from infra.platform import find_platform_file
+    from infra.model.errors import DocumentInvalid, Severity
+    from infra.model.platform import find_platform_file
     from infra.scaffold import write_request
     from infra.validation import load_platform
 

@@ -48,7 +48,7 @@ def doctor(
     Example: mesh doctor --print-policy --env prod > mesh-provisioner.json
     """
     from infra.engine import CheckStatus, readiness_checks
-    from infra.errors import PlatformConfigNotFound
+    from infra.model.errors import PlatformConfigNotFound
     from infra.validation import load_platform, locate_platform
 
     try:
@@ -84,7 +84,7 @@ def doctor(
 
 
 def _print_policy(loaded: object, env: str | None, output: Output) -> None:
-    from infra.errors import UsageError
+    from infra.model.errors import UsageError
     from infra.provisioning_policy import Scope, aws_policy, aws_policy_json, gcp_roles, scope_of
     from infra.validation import LoadedPlatform
 

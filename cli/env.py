@@ -171,7 +171,7 @@ def gc(
 
     Example: mesh env gc --dry-run
     """
-    from infra.emulator import require_loopback
+    from infra.aws.emulator import require_loopback
     from infra.engine import Engine
     from infra.environments import collect_garbage, preview_environment
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cli.console import Output, err, out, print_json
 from cli.options import EnvOption, OutputOption, PlatformOption
-from infra.errors import UsageError
+from infra.model.errors import UsageError
 
 if TYPE_CHECKING:
     from infra.health import HealthReport

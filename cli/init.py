@@ -11,11 +11,11 @@ from rich.markup import escape
 
 from cli.console import err, out
 from cli.options import ClassificationChoice, CloudChoice, PlatformOption
-from infra.errors import UsageError
+from infra.model.errors import UsageError
 
 # The request models, validation and scaffolding load pydantic; they are imported in the
 # command bodies so that `mesh --help` does not pay for them.
-PLATFORM_FILE = "mesh.yaml"  # infra.platform.PLATFORM_FILE
+PLATFORM_FILE = "mesh.yaml"  # infra.model.platform.PLATFORM_FILE
 
 DEFAULT_REGION = {"aws": "us-east-1", "gcp": "us-central1"}
 
@@ -130,7 +130,7 @@ def init(
     --cost-center CC-1001 --account 111122223333 --name orders --owner sales-data@example.com
     --description "One row per order line."
     """
-    from infra.platform import PlatformConfig, find_platform_file
+    from infra.model.platform import PlatformConfig, find_platform_file
     from infra.scaffold import Answers, render_request, write_request
     from infra.validation import load_platform
 

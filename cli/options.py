@@ -28,7 +28,7 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without aski
 
 
 class CloudChoice(StrEnum):
-    """`infra.request.Cloud` for option declarations: importing the request models (pydantic)
+    """`infra.model.request.Cloud` for option declarations: importing the request models (pydantic)
     would slow every `mesh --help`. tests/cli/test_wording.py keeps the two equal."""
 
     AWS = "aws"
@@ -36,7 +36,7 @@ class CloudChoice(StrEnum):
 
 
 class ClassificationChoice(StrEnum):
-    """`infra.request.Classification` for option declarations (see `CloudChoice`)."""
+    """`infra.model.request.Classification` for option declarations (see `CloudChoice`)."""
 
     PUBLIC = "public"
     INTERNAL = "internal"

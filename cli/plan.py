@@ -15,8 +15,8 @@ from cli.console import err, fits, out, print_json, print_wrapped
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
-    from infra.graph import Resource, ResourceGraph
     from infra.guardrails import GuardrailReport
+    from infra.model.graph import Resource, ResourceGraph
     from infra.plan import PlanResult
 
 

@@ -43,8 +43,11 @@ def prove(
 
     with err.status(f"Proving access for {file} on moto…"):
         spec, _, loaded_platform = load_spec(file, platform_path=platform, environment=env)
-        if spec.cloud != "aws":
-            from infra.errors import MeshError
+        from infra.clouds import supports
+        from infra.model.capability import Capability
+
+        if not supports(spec.cloud, Capability.PROOF):
+            from infra.model.errors import MeshError
 
             raise MeshError(
                 f"{file}: the access proof runs on AWS emulators; this product is on {spec.cloud}",

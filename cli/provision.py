@@ -26,7 +26,7 @@ from rich.text import Text
 
 from cli.console import Output, err, out, print_json
 from cli.options import OutputOption, PlatformOption
-from infra.errors import UsageError
+from infra.model.errors import UsageError
 from infra.progress import (
     CliInstall,
     EngineMessage,

@@ -61,7 +61,7 @@ def review(
 
     Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown
     """
-    from infra.errors import UsageError
+    from infra.model.errors import UsageError
     from infra.plan import plan_request
     from infra.review import load_base_plan, request_at_ref
     from infra.review import review as run_review
@@ -94,7 +94,7 @@ def review(
 def _live_preview(head: PlanResult, file: Path, platform: Path | None) -> list[str]:
     """Pulumi's preview against the real state, one line per step; the reason when it cannot run."""
     from infra.engine import Engine, product_target
-    from infra.errors import MeshError
+    from infra.model.errors import MeshError
     from infra.validation import load_platform, locate_platform
 
     try:

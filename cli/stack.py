@@ -24,15 +24,11 @@ if TYPE_CHECKING:
 
 
 def _target(file: Path, env: str, platform: Path | None, *, delete_data: bool = False) -> StackTarget:
-    import dataclasses
-
     from infra.engine import product_target
     from infra.validation import load_spec
 
     spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
-    if delete_data:
-        spec = dataclasses.replace(spec, delete_data=True)
-    return product_target(spec, loaded, source=str(file))
+    return product_target(spec, loaded, source=str(file), delete_data=delete_data)
 
 
 def render_destroyed(report: UpdateReport, *, machine: bool, environment: str) -> None:

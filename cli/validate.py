@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from cli.console import Output, err, out, print_json
 from cli.options import OutputOption
-from infra.errors import Severity, UsageError
+from infra.model.errors import Severity, UsageError
 
 if TYPE_CHECKING:
     from infra.validation import ValidationReport
@@ -57,7 +57,7 @@ def request_files(paths: list[Path]) -> list[Path]:
     Hidden folders (`.git`, `.github`, `.mesh`) and platform configs (`mesh.yaml`) are
     skipped; a folder with no request in it is a usage error.
     """
-    from infra.platform import PLATFORM_FILE
+    from infra.model.platform import PLATFORM_FILE
 
     files: list[Path] = []
     for path in paths:

@@ -13,7 +13,7 @@ from cli.console import Output, err, out, print_json
 from cli.options import OutputOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
-    from infra.verify import VerifyResult
+    from infra.aws.verify import VerifyResult
 
 MARK = {"pass": "[green]✓[/]", "drift": "[red]✗[/]", "skipped": "[dim]–[/]"}
 
@@ -41,9 +41,9 @@ def verify(
 
     Example: mesh verify examples/products/sales-orders.yaml --env local --endpoint-url http://127.0.0.1:4566
     """
+    from infra.aws.verify import verify as run_verify
     from infra.synth import synthesize_spec
     from infra.validation import load_spec
-    from infra.verify import verify as run_verify
 
     spec, _, _ = load_spec(file, platform_path=platform, environment=env)
     _require_aws(spec.cloud, file)
@@ -98,7 +98,7 @@ def emulate(
 
     Example: mesh emulate examples/products/sales-orders.yaml --env local --endpoint-url http://127.0.0.1:4566
     """
-    from infra.emulator import Target, apply_graph, require_loopback
+    from infra.aws.emulator import Target, apply_graph, require_loopback
     from infra.synth import synthesize_spec
     from infra.timetodata import record_emulated_apply
     from infra.validation import load_spec
@@ -124,7 +124,10 @@ def emulate(
 
 
 def _require_aws(cloud: str, file: Path) -> None:
-    if cloud != "aws":
-        from infra.errors import MeshError
+    from infra.clouds import supports
+    from infra.model.capability import Capability
+
+    if not supports(cloud, Capability.VERIFY):
+        from infra.model.errors import MeshError
 
         raise MeshError(f"{file}: live checks and emulators cover AWS products; this one is on {cloud}")

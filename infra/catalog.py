@@ -1,7 +1,7 @@
 """The Glue Data Catalog as mesh's discovery index: find products and read them back.
 
 Every AWS product's Glue database carries the product's metadata as `mesh:*` parameters
-(written by `components/aws/catalog.py` from the names below) and one table per output
+(written by `components/aws/catalog.py` under the names in `infra/aws/catalog_parameters.py`) and one table per output
 port with its columns, partition keys and PII marks. `search` and `show` read them back
 live with boto3, so a consumer sees what is really provisioned in an environment, not
 what a request in some repository says. Reads only; nothing here prints.
@@ -13,25 +13,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.errors import MeshError
-
-# Database parameters: the product's metadata.
-P_DOMAIN = "mesh:domain"
-P_PRODUCT = "mesh:product"
-P_OWNER = "mesh:owner"
-P_VERSION = "mesh:version"
-P_CLASSIFICATION = "mesh:classification"
-P_ENVIRONMENT = "mesh:environment"
-P_RETENTION = "mesh:retention-days"
-P_PORTS = "mesh:ports"
-P_CONSUMERS = "mesh:consumers"
-P_INPUTS = "mesh:inputs"
-P_FRESHNESS = "mesh:slo-freshness-hours"
-# Table parameters: the port behind a table.
-P_PORT = "mesh:port"
-P_FORMAT = "mesh:format"
-P_PII = "mesh:pii-columns"
-PII_MARK = "[pii]"  # the start of a PII column's comment
+from infra.aws.catalog_parameters import (
+    P_CLASSIFICATION,
+    P_CONSUMERS,
+    P_DOMAIN,
+    P_ENVIRONMENT,
+    P_FORMAT,
+    P_FRESHNESS,
+    P_INPUTS,
+    P_OWNER,
+    P_PORT,
+    P_PORTS,
+    P_PRODUCT,
+    P_RETENTION,
+    P_VERSION,
+    PII_MARK,
+)
+from infra.model.errors import MeshError
 
 
 class CatalogUnavailable(MeshError):
@@ -310,14 +308,14 @@ def _found(entry: CatalogEntry, word: str) -> str | None:
 
 
 def open_catalog(config: Any, environment: str, *, endpoint_url: str | None = None) -> Catalog:
-    """The catalog of `environment` (an `infra.platform.PlatformConfig` environment with AWS).
+    """The catalog of `environment` (an `infra.model.platform.PlatformConfig` environment with AWS).
 
     Real AWS is reached through the normal credential chain; an emulator through
     `endpoint_url` or the environment's `endpoints.glue` (loopback only).
     """
     import boto3  # noqa: PLC0415 - boto3 is heavy; only commands that read the cloud load it
 
-    from infra.emulator import require_loopback  # noqa: PLC0415 - as above
+    from infra.aws.emulator import require_loopback  # noqa: PLC0415 - as above
 
     env = config.environments[environment]
     if env.aws is None:

@@ -22,8 +22,8 @@ import boto3
 from infra.engine import Engine, StackTarget, stack_config, workspace_settings
 from infra.engine.history import expiry
 from infra.engine.provision import ProvisionReport, plan_product_runs, provision_stacks
-from infra.errors import MeshError, UsageError
-from infra.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label, project_name
+from infra.model.errors import MeshError, UsageError
+from infra.model.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label, project_name
 from infra.sweep import SweepResult, sweep
 from infra.validation import LoadedPlatform, load_platform, locate_platform
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.access_log import AccessRecord, identity_key, parse_log
-from infra.errors import DocumentInvalid, MeshError
-from infra.spec import ProductSpec, resolve
+from infra.model.errors import DocumentInvalid, MeshError
+from infra.model.spec import ProductSpec, resolve
 from infra.timetodata import TimeToData, emulated_apply, hours, iso, mesh_summary, request_history
 from infra.validation import LoadedPlatform, load_platform, load_request, locate_platform, require_environment
 
@@ -517,7 +517,7 @@ def open_clients(config: Any, environment: str, *, endpoint_url: str | None = No
     chain, or a loopback emulator through `endpoint_url` or the environment's endpoints."""
     import boto3  # noqa: PLC0415 - boto3 is heavy; only commands that read the cloud load it
 
-    from infra.emulator import require_loopback  # noqa: PLC0415 - as above
+    from infra.aws.emulator import require_loopback  # noqa: PLC0415 - as above
 
     env = config.environments[environment]
     if env.aws is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from html import escape
 
-from infra.request import DataProductRequest
+from infra.model.request import DataProductRequest
 
 DOMAIN_PREFIX = "domain:"
 

@@ -33,9 +33,11 @@ from open_data_contract_standard.model import (
     TeamMember,
 )
 
-from infra.platform import PlatformConfig
-from infra.request import DataProductRequest
-from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
+from infra.clouds import supports
+from infra.model.capability import Capability
+from infra.model.platform import PlatformConfig
+from infra.model.request import DataProductRequest
+from infra.model.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
 
 ODCS_API_VERSION = "v3.1.0"
 GIB = 1024**3
@@ -240,7 +242,11 @@ def data_contract(
             CustomProperty(property="meshStack", value=spec.stack),
             CustomProperty(property="meshCostCenter", value=spec.cost_center),
             CustomProperty(property="meshInputPorts", value=list(spec.inputs)),
-            CustomProperty(property="meshBytesScannedLimitGb", value=spec.query_limit_bytes // GIB),
+            *(
+                [CustomProperty(property="meshBytesScannedLimitGb", value=spec.query_limit_bytes // GIB)]
+                if supports(spec.cloud, Capability.QUERY_LIMIT)
+                else []
+            ),
             *(
                 [
                     CustomProperty(

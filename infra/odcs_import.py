@@ -28,13 +28,15 @@ from typing import Any
 
 import yaml
 
-from infra import names
-from infra.coltypes import BIGQUERY_PARTITION_TYPES, is_primitive
-from infra.document import Document, FieldPath, format_path, read_document
-from infra.errors import DocumentInvalid, Problem, Severity
+from infra.clouds import supports
+from infra.model import names
+from infra.model.capability import Capability
+from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, is_primitive
+from infra.model.document import Document, FieldPath, format_path, read_document
+from infra.model.errors import DocumentInvalid, Problem, Severity
+from infra.model.platform import PlatformConfig
+from infra.model.request import EMAIL_PATTERN, SEMVER_PATTERN
 from infra.odcs_types import column_type
-from infra.platform import PlatformConfig
-from infra.request import EMAIL_PATTERN, SEMVER_PATTERN
 from infra.scaffold import dump_request
 from infra.standard_schemas import NEWEST_ODCS, ODCS_SCHEMAS, odcs_schema_file, violations
 from infra.validation import LoadedPlatform, load_request
@@ -659,9 +661,21 @@ def draft_request(
     compute: dict[str, Any] = {}
     limit = custom.get("meshBytesScannedLimitGb")
     if isinstance(limit, int) and not isinstance(limit, bool) and limit != DEFAULT_QUERY_LIMIT_GB:
-        compute["query"] = {"bytesScannedLimitGb": limit}
+        if supports(ctx.cloud, Capability.QUERY_LIMIT):
+            compute["query"] = {"bytesScannedLimitGb": limit}
+        else:
+            ctx.note(
+                ("customProperties",),
+                f"meshBytesScannedLimitGb {limit}: mesh has no per-product query limit on {ctx.cloud}; left out",
+            )
     if uses_transform:
-        compute["transform"] = {"schedule": schedule, "entrypoint": entrypoint}
+        if supports(ctx.cloud, Capability.TRANSFORM):
+            compute["transform"] = {"schedule": schedule, "entrypoint": entrypoint}
+        else:
+            ctx.note(
+                ("customProperties",),
+                f"meshTransformEntrypoint {entrypoint}: mesh runs no transform on {ctx.cloud}; left out",
+            )
     if compute:
         spec["compute"] = compute
     if consumers:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.coltypes import check_type
+from infra.model.coltypes import check_type
 
 _PHRASES = (
     (r"double\s+precision", "double"),

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.model.platform import PlatformConfig
+from infra.model.spec import ProductSpec
 from infra.odcs_export import ODCS_API_VERSION
-from infra.platform import PlatformConfig
-from infra.spec import ProductSpec
 
 ODPS_API_VERSION = "v1.1.0"
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import Problem
-from infra.graph import ResourceGraph
 from infra.guardrails import GuardrailReport, evaluate
-from infra.platform import PlatformConfig
-from infra.spec import Ephemeral, ProductSpec
+from infra.model.errors import Problem
+from infra.model.graph import ResourceGraph
+from infra.model.platform import PlatformConfig
+from infra.model.platform_spec import resolve_platform
+from infra.model.spec import Ephemeral, ProductSpec
 from infra.synth import CloudContext, synthesize, synthesize_spec
 from infra.validation import LoadedPlatform, load_spec
 
@@ -107,7 +108,7 @@ def plan_platform(platform: LoadedPlatform, environment: str) -> PlatformPlan:
     The same rules as for products apply; the log bucket's stated exemptions
     (`stacks.platform.LOG_BUCKET_EXEMPTIONS`) are the only failures accepted.
     """
-    from stacks.platform import platform_exemptions, platform_program, resolve_platform  # noqa: PLC0415 - stacks import pulumi
+    from stacks.platform import platform_exemptions, platform_program  # noqa: PLC0415 - stacks import pulumi
 
     spec = resolve_platform(platform.config, environment)
     cloud = CloudContext(account=spec.account, region=spec.region, partition=spec.partition)

@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra.model.iam import as_list as _as_list
+from infra.model.iam import principals, statements
+
 Context = Mapping[str, str | list[str]]
 
 
@@ -28,12 +31,6 @@ class Decision:
     explicit_deny: bool = False
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _matches(pattern: str, value: str, *, case: bool = True) -> bool:
     if not case:
         pattern, value = pattern.lower(), value.lower()
@@ -43,13 +40,13 @@ def _matches(pattern: str, value: str, *, case: bool = True) -> bool:
 def _principal_matches(statement: dict[str, Any], principal: str | None) -> bool:
     if "Principal" not in statement:
         return True  # an identity policy: the principal is whoever holds it
-    declared = statement["Principal"]
-    if declared == "*":
+    declared = principals(statement)
+    if ("*", "*") in declared:
         return True
     if principal is None:
         return False
     for kind in ("AWS", "Service"):
-        for candidate in _as_list(declared.get(kind) if isinstance(declared, dict) else None):
+        for candidate in (value for declared_kind, value in declared if declared_kind == kind):
             if candidate in ("*", principal):
                 return True
             account_root = (
@@ -99,7 +96,7 @@ def evaluate(
 ) -> Decision:
     """Decide one request against one policy document."""
     allow: str | None = None
-    for index, statement in enumerate(_as_list(document.get("Statement"))):
+    for index, statement in enumerate(statements(document)):
         sid = statement.get("Sid") or f"Statement[{index}]"
         if not _principal_matches(statement, principal):
             continue

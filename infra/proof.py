@@ -21,10 +21,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
-from infra.emulator import ApplyResult, Target, apply_graph, rewrite_account
-from infra.graph import ResourceGraph
+from infra.aws import types as aws_types
+from infra.aws.emulator import ApplyResult, Target, apply_graph, rewrite_account
+from infra.model.graph import ResourceGraph
+from infra.model.spec import ProductSpec
 from infra.policy_eval import Decision, evaluate
-from infra.spec import ProductSpec
 
 MOTO_ACCOUNT = "123456789012"
 EXECUTED = "executed"
@@ -128,7 +129,7 @@ def _for_moto(graph: ResourceGraph) -> tuple[ResourceGraph, list[str]]:
     dropped: list[str] = []
     data = graph.as_dict()
     for resource in data["resources"]:
-        if resource["type"] != "aws:s3/bucketPolicy:BucketPolicy":
+        if resource["type"] != aws_types.BUCKET_POLICY.token:
             continue
         document = json.loads(resource["inputs"]["policy"])
         keep = []
@@ -169,15 +170,15 @@ def _identity_documents(
     graph: ResourceGraph, role_name: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     inline = [
-        r.policy()
-        for r in graph.of_type("aws:iam/rolePolicy:RolePolicy")
-        if r.inputs.get("role") == role_name
+        r.policy() for r in graph.of_type(aws_types.ROLE_POLICY.token) if r.inputs.get("role") == role_name
     ]
-    role = next((r for r in graph.of_type("aws:iam/role:Role") if r.inputs.get("name") == role_name), None)
+    role = next(
+        (r for r in graph.of_type(aws_types.IAM_ROLE.token) if r.inputs.get("name") == role_name), None
+    )
     boundary = None
     if role is not None and role.inputs.get("permissionsBoundary"):
         arn = role.inputs["permissionsBoundary"]
-        for policy in graph.of_type("aws:iam/policy:Policy"):
+        for policy in graph.of_type(aws_types.IAM_POLICY.token):
             if arn.endswith(f"/{policy.inputs.get('name')}"):
                 boundary = policy.policy()
     return [d for d in inline if d is not None], boundary
@@ -239,9 +240,9 @@ def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[s
     }
 
     moto_graph, evaluated_only = _for_moto(graph)
-    full_bucket_policy = next(
-        (r.policy() for r in graph.of_type("aws:s3/bucketPolicy:BucketPolicy")), None
-    ) or {"Statement": []}
+    full_bucket_policy = next((r.policy() for r in graph.of_type(aws_types.BUCKET_POLICY.token)), None) or {
+        "Statement": []
+    }
     result.notes = [
         f"bucket policy statement {sid} is evaluated, not executed: moto judges bucket-policy conditions without the request's context"
         for sid in evaluated_only
@@ -410,11 +411,10 @@ def _evaluated_cells(
     bucket_arn: str,
 ) -> list[Cell]:
     aws = spec.require_aws()
-    (bucket_policy,) = [r.policy() for r in graph.of_type("aws:s3/bucketPolicy:BucketPolicy")] or [None]
-    (key_policy,) = [r.policy() for r in graph.of_type("aws:kms/keyPolicy:KeyPolicy")] or [None]
+    (bucket_policy,) = [r.policy() for r in graph.of_type(aws_types.BUCKET_POLICY.token)] or [None]
+    (key_policy,) = [r.policy() for r in graph.of_type(aws_types.KEY_POLICY.token)] or [None]
     key_arn = (
-        next((r.inputs.get("kmsKeyId") for r in graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2")), "*")
-        or "*"
+        next((r.inputs.get("kmsKeyId") for r in graph.of_type(aws_types.BUCKET_OBJECT.token)), "*") or "*"
     )
     secure = {"aws:SecureTransport": "true"}
     cells: list[Cell] = []

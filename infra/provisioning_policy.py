@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from infra.platform import EnvironmentConfig
-from infra.spec import ROLE_PATH
+from infra.model.platform import EnvironmentConfig
+from infra.model.spec import ROLE_PATH
 
 MANAGED_TAG = "mesh:managed-by"
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 #: The CLI version mesh installs; the same release as the `pulumi` SDK pinned in pyproject.toml.
 PULUMI_VERSION = "3.272.0"

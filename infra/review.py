@@ -16,45 +16,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MeshError, UsageError
-from infra.graph import Resource, ResourceGraph
+from infra.clouds import resource_type, supports
 from infra.guardrails import GuardrailReport
+from infra.model.capability import Capability
+from infra.model.errors import MeshError, UsageError
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.iam import as_list, principals, statements
 from infra.plan import PlanResult
 
-# Inputs whose change makes the provider replace the resource rather than update it.
-REPLACE_KEYS: dict[str, tuple[str, ...]] = {
-    "aws:s3/bucket:Bucket": ("bucket",),
-    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
-    "aws:kms/alias:Alias": ("name",),
-    "aws:iam/role:Role": ("name", "path"),
-    "aws:iam/policy:Policy": ("name", "path"),
-    "aws:iam/rolePolicy:RolePolicy": ("name", "role"),
-    "aws:glue/catalogDatabase:CatalogDatabase": ("name",),
-    "aws:glue/catalogTable:CatalogTable": ("name", "databaseName"),
-    "aws:glue/job:Job": ("name",),
-    "aws:glue/trigger:Trigger": ("name",),
-    "aws:glue/securityConfiguration:SecurityConfiguration": ("name", "encryptionConfiguration"),
-    "aws:athena/workgroup:Workgroup": ("name",),
-    "aws:s3/bucketObjectv2:BucketObjectv2": ("bucket", "key"),
-    "aws:sns/topic:Topic": ("name",),
-    "aws:sns/topicPolicy:TopicPolicy": ("arn",),
-    "aws:sns/topicSubscription:TopicSubscription": ("topic", "protocol", "endpoint"),
-    "aws:cloudwatch/eventRule:EventRule": ("name",),
-    "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId"),
-    "gcp:pubsub/topic:Topic": ("name", "project"),
-    "gcp:storage/bucket:Bucket": ("name", "location"),
-    "gcp:bigquery/dataset:Dataset": ("datasetId", "location"),
-    "gcp:bigquery/table:Table": ("datasetId", "tableId"),
-    "gcp:kms/keyRing:KeyRing": ("name", "location"),
-    "gcp:kms/cryptoKey:CryptoKey": ("name", "keyRing"),
-    "gcp:serviceaccount/account:Account": ("accountId",),
-}
 POLICY_KEYS = ("policy", "assumeRolePolicy")
 # Inputs a provider takes as a JSON string (a BigQuery table's schema); a review compares
 # them decoded, so a changed column is one line per field, as on AWS.
 JSON_INPUT_KEYS = ("schema",)
 # The document name of a GCP IAM member resource's one binding, shown like a policy.
 BINDING = "IAM binding"
+
+
+def _replace_keys(token: str) -> tuple[str, ...]:
+    """Inputs whose change makes the provider replace a resource of `token` rather than update it."""
+    descriptor = resource_type(token)
+    return descriptor.replace_keys if descriptor else ()
 
 
 @dataclass(frozen=True)
@@ -304,29 +285,21 @@ def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[InputChang
 def _statements(document: dict[str, Any]) -> set[Grant]:
     """Each statement expanded: one grant per (effect, principal, action, resource)."""
     grants = set()
-    raw = document.get("Statement", [])
-    for statement in raw if isinstance(raw, list) else [raw]:
+    for statement in statements(document):
 
         def items(key: str, statement: dict[str, Any] = statement) -> list[str]:
-            value = statement.get(key, [])
             return [
                 json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
-                for v in (value if isinstance(value, list) else [value])
+                for v in as_list(statement.get(key))
             ]
 
-        principal = statement.get("Principal")
-        principals: list[str] = []
-        if principal == "*":
-            principals = ["*"]
-        elif isinstance(principal, dict):
-            for kind, who in principal.items():
-                principals += [f"{kind}:{w}" for w in (who if isinstance(who, list) else [who])]
+        who_may = ["*" if kind == "*" else f"{kind}:{value}" for kind, value in principals(statement)]
         condition = json.dumps(statement["Condition"], sort_keys=True) if statement.get("Condition") else ""
         effect = str(statement.get("Effect", "Allow"))
         # A resource policy without Resource (a role's trust policy) applies to its own resource.
         for action in items("Action"):
             for resource in items("Resource") or ["(this resource)"]:
-                for who in principals or [""]:
+                for who in who_may or [""]:
                     grants.add(Grant(effect, action, resource, who, condition))
     return grants
 
@@ -392,9 +365,7 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
         inputs = _input_changes(old.inputs, resource.inputs)
         if not inputs:
             continue
-        replaced = any(
-            old.inputs.get(k) != resource.inputs.get(k) for k in REPLACE_KEYS.get(resource.type, ())
-        )
+        replaced = any(old.inputs.get(k) != resource.inputs.get(k) for k in _replace_keys(resource.type))
         changes.append(
             ResourceChange(
                 urn,
@@ -582,7 +553,8 @@ def review(
     contract, grants = diff_contract(base_contract, head.spec.contract())
     proof = None
     notes = []
-    if head.spec.cloud == "aws" and prove_access:
+    provable = supports(head.spec.cloud, Capability.PROOF)
+    if provable and prove_access:
         from infra.proof import prove  # noqa: PLC0415 - moto is loaded only when a proof runs
 
         proof = prove(
@@ -592,7 +564,7 @@ def review(
                 {head.spec.domain, *(g.domain for g in head.spec.grants)} | {"outsider"}
             ),
         )
-    elif head.spec.cloud != "aws":
+    elif not provable:
         notes.append(
             "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings under Resources"
         )

@@ -10,9 +10,17 @@ from pathlib import Path
 
 import yaml
 
-from infra.errors import MeshError
-from infra.platform import ENV_PATTERN, ORG_PATTERN, PLATFORM_FILE
-from infra.request import DOMAIN_PATTERN, EMAIL_PATTERN, IDENTIFIER_PATTERN, PATTERN_HELP, PRODUCT_PATTERN
+from infra.clouds import supports
+from infra.model.capability import Capability
+from infra.model.errors import MeshError
+from infra.model.platform import ENV_PATTERN, ORG_PATTERN, PLATFORM_FILE
+from infra.model.request import (
+    DOMAIN_PATTERN,
+    EMAIL_PATTERN,
+    IDENTIFIER_PATTERN,
+    PATTERN_HELP,
+    PRODUCT_PATTERN,
+)
 from infra.validation import LoadedPlatform, load_platform, load_request
 
 FIELD_RULES = {
@@ -94,6 +102,13 @@ def render_request(answers: Answers) -> str:
         if answers.cloud == "aws"
         else "BigQuery types: STRING, INT64, FLOAT64, NUMERIC, DATE, TIMESTAMP, ARRAY<…>"
     )
+    compute = ["  compute:"]
+    if supports(answers.cloud, Capability.QUERY_LIMIT):
+        compute.append("    query: {bytesScannedLimitGb: 10}")
+    if supports(answers.cloud, Capability.TRANSFORM):
+        compute.append(f'    # transform: {{schedule: "0 2 * * *", entrypoint: jobs/{answers.port}.py}}')
+    # A cloud with neither gets no compute block: mesh validate would refuse what it cannot create.
+    compute_block = "\n".join(compute) + "\n" if len(compute) > 1 else ""
     return f"""# yaml-language-server: $schema=https://mesh.dev/schemas/v1/request.json
 # A data product request. Check it with `mesh validate`, see what it creates with `mesh plan`.
 apiVersion: mesh/v1
@@ -115,10 +130,7 @@ spec:
       schema:               # {types}
 {columns}
   inputPorts: []            # lineage, e.g. - {{product: sales/orders, port: order_lines}}
-  compute:
-    query: {{bytesScannedLimitGb: 10}}
-    # transform: {{schedule: "0 2 * * *", entrypoint: jobs/{answers.port}.py}}
-  access:
+{compute_block}  access:
     consumers: []           # e.g. - {{domain: marketing, ports: [{answers.port}]}}
   slo: {{freshnessHours: 24}}
 """

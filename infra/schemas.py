@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.platform import PlatformConfig
-from infra.request import DataProductRequest
+from infra.model.platform import PlatformConfig
+from infra.model.request import DataProductRequest
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from infra.document import FieldPath
+from infra.model.document import FieldPath
 
 STANDARDS_DIR = Path(__file__).resolve().parent / "standards"
 

@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.errors import MeshError
-from infra.spec import ROLE_PATH, TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
+from infra.model.errors import MeshError
+from infra.model.spec import ROLE_PATH, TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
 
 
 @dataclass(frozen=True)

@@ -10,144 +10,37 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as pulumi_resource_runtime
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2, source_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph, dependency_order, placeholder
-from infra.spec import ProductSpec
+from infra.clouds import INVOKES, resource_type
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph, dependency_order, placeholder
+from infra.model.resource_type import CloudContext
+from infra.model.spec import ProductSpec
+from infra.pulumi_sdk import (
+    SECRET_OR_ASSET_KEY,
+    MockMonitor,
+    deserialize,
+    register_response,
+    run_program,
+    serialize,
+    thread_event_loop,
+)
 
 STACK_TYPE = "pulumi:pulumi:Stack"
-
-
-@dataclass(frozen=True)
-class CloudContext:
-    """What the mocks need to compute identifiers the way AWS would."""
-
-    account: str = "123456789012"
-    region: str = "us-east-1"
-    partition: str = "aws"
-
-
-def _arn(ctx: CloudContext, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-    return f"arn:{ctx.partition}:{service}:{ctx.region if region else ''}:{ctx.account if account else ''}:{resource}"
+__all__ = ["CloudContext", "synthesize", "synthesize_spec"]
 
 
 def _identifiers(
     type_: str, name: str, inputs: dict[str, Any], ctx: CloudContext
 ) -> tuple[str, dict[str, Any]]:
-    """The id and computed outputs AWS would return for one resource."""
-    if type_ == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket") or placeholder(name, "bucket")
-        return bucket, {
-            "bucket": bucket,
-            "arn": f"arn:{ctx.partition}:s3:::{bucket}",
-            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-            "region": ctx.region,
-        }
-    if type_ == "aws:kms/key:Key":
-        key_id = placeholder(name, "keyId")
-        return key_id, {"keyId": key_id, "arn": _arn(ctx, "kms", f"key/{key_id}")}
-    if type_ == "aws:kms/alias:Alias":
-        alias = inputs.get("name") or placeholder(name, "name")
-        return alias, {"arn": _arn(ctx, "kms", alias)}
-    if type_ == "aws:iam/role:Role":
-        role = inputs.get("name") or placeholder(name, "name")
-        path = inputs.get("path") or "/"
-        return role, {
-            "name": role,
-            "arn": f"arn:{ctx.partition}:iam::{ctx.account}:role{path}{role}",
-            "uniqueId": placeholder(name, "uniqueId"),
-        }
-    if type_ == "aws:iam/policy:Policy":
-        policy = inputs.get("name") or placeholder(name, "name")
-        path = inputs.get("path") or "/"
-        arn = f"arn:{ctx.partition}:iam::{ctx.account}:policy{path}{policy}"
-        return arn, {"arn": arn, "policyId": placeholder(name, "policyId")}
-    if type_ == "aws:glue/catalogDatabase:CatalogDatabase":
-        database = inputs.get("name", name)
-        return f"{ctx.account}:{database}", {
-            "arn": _arn(ctx, "glue", f"database/{database}"),
-            "catalogId": ctx.account,
-        }
-    if type_ == "aws:glue/catalogTable:CatalogTable":
-        database, table = inputs.get("databaseName", ""), inputs.get("name", name)
-        return f"{ctx.account}:{database}:{table}", {
-            "arn": _arn(ctx, "glue", f"table/{database}/{table}"),
-            "catalogId": ctx.account,
-        }
-    if type_ == "aws:athena/workgroup:Workgroup":
-        group = inputs.get("name", name)
-        return group, {"arn": _arn(ctx, "athena", f"workgroup/{group}")}
-    if type_ == "aws:glue/job:Job":
-        job = inputs.get("name", name)
-        return job, {"arn": _arn(ctx, "glue", f"job/{job}")}
-    if type_ == "aws:glue/trigger:Trigger":
-        trigger = inputs.get("name", name)
-        return trigger, {"arn": _arn(ctx, "glue", f"trigger/{trigger}")}
-    if type_ == "aws:sns/topic:Topic":
-        arn = _arn(ctx, "sns", inputs.get("name") or placeholder(name, "name"))
-        return arn, {"arn": arn}
-    if type_ == "aws:sns/topicPolicy:TopicPolicy":
-        return str(inputs.get("arn")), {}
-    if type_ == "aws:sns/topicSubscription:TopicSubscription":
-        arn = f"{inputs.get('topic')}:{placeholder(name, 'subscriptionId')}"
-        return arn, {"arn": arn}
-    if type_ == "aws:cloudwatch/eventRule:EventRule":
-        rule = inputs.get("name", name)
-        return rule, {"arn": _arn(ctx, "events", f"rule/{rule}")}
-    if type_ == "aws:cloudwatch/eventTarget:EventTarget":
-        return f"{inputs.get('rule')}-{inputs.get('targetId')}", {}
-    if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
-        return f"{inputs.get('bucket')}/{inputs.get('key')}", {
-            "versionId": placeholder(name, "versionId"),
-            "etag": placeholder(name, "etag"),
-        }
-    return _gcp_identifiers(type_, name, inputs) or (
-        placeholder(name, "id"),
-        {"arn": placeholder(name, "arn")},
-    )
-
-
-def _gcp_identifiers(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The ids GCP derives from names (and placeholders for what it assigns)."""
-    project = inputs.get("project") or placeholder(name, "project")
-    if type_ == "gcp:kms/keyRing:KeyRing":
-        return f"projects/{project}/locations/{inputs.get('location')}/keyRings/{inputs.get('name')}", {}
-    if type_ == "gcp:kms/cryptoKey:CryptoKey":
-        return f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}", {}
-    if type_ == "gcp:serviceaccount/account:Account":
-        email = f"{inputs.get('accountId')}@{project}.iam.gserviceaccount.com"
-        return f"projects/{project}/serviceAccounts/{email}", {
-            "email": email,
-            "name": f"projects/{project}/serviceAccounts/{email}",
-            "member": f"serviceAccount:{email}",
-            "uniqueId": placeholder(name, "uniqueId"),
-        }
-    if type_ == "gcp:storage/bucket:Bucket":
-        return str(inputs.get("name")), {
-            "url": f"gs://{inputs.get('name')}",
-            "selfLink": placeholder(name, "selfLink"),
-        }
-    if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
-        service = str(inputs.get("service", "")).removesuffix(".googleapis.com")
-        email = f"service-{placeholder(str(project), 'number')}@gcp-sa-{service}.iam.gserviceaccount.com"
-        return email, {"email": email, "member": f"serviceAccount:{email}"}
-    if type_ == "gcp:pubsub/topic:Topic":
-        return f"projects/{project}/topics/{inputs.get('name')}", {}
-    if type_ == "gcp:bigquery/dataset:Dataset":
-        return f"projects/{project}/datasets/{inputs.get('datasetId')}", {}
-    if type_ == "gcp:bigquery/table:Table":
-        return f"projects/{project}/datasets/{inputs.get('datasetId')}/tables/{inputs.get('tableId')}", {}
-    return None
+    """The id and computed outputs the cloud would return for one resource (its descriptor's mock)."""
+    descriptor = resource_type(type_)
+    if descriptor is not None and descriptor.mock is not None:
+        return descriptor.mock(name, inputs, ctx)
+    return placeholder(name, "id"), {"arn": placeholder(name, "arn")}
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -166,33 +59,11 @@ class _Mocks(pulumi.runtime.Mocks):
         }
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": self.ctx.account,
-                "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh",
-                "userId": "mesh",
-            }, None
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.ctx.region, "region": self.ctx.region}, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.ctx.partition, "dnsSuffix": "amazonaws.com"}, []
-        project = args.args.get("project") or "project"
-        number = placeholder(str(project), "number")
-        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-            email = f"service-{number}@gs-project-accounts.iam.gserviceaccount.com"
-            return {
-                "emailAddress": email,
-                "member": f"serviceAccount:{email}",
-                "id": email,
-                "project": project,
-            }, []
-        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
-            email = f"bq-{number}@bigquery-encryption.iam.gserviceaccount.com"
-            return {"email": email, "member": f"serviceAccount:{email}", "id": email, "project": project}, []
-        return {}, []
+        answer = INVOKES.get(args.token)
+        return (answer(args.args, self.ctx) if answer else {}), []
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+class _RecordingMonitor(MockMonitor):
     """A MockMonitor that also keeps each registration's parent, dependencies and inputs."""
 
     def __init__(self, mocks: _Mocks) -> None:
@@ -208,15 +79,22 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
             self.stack_urn = urn
-            return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+            return register_response(urn)
+        with thread_event_loop():
+            return self._register(urn, request)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        with thread_event_loop():
+            return super().Invoke(request)
+
+    def _register(self, urn: str, request: Any) -> Any:
+        inputs = deserialize(request.object)
         resource_id, state = self.mocks.new_resource(
             pulumi.runtime.MockResourceArgs(
                 typ=request.type, name=request.name, inputs=inputs, custom=request.custom or False
             )
         )
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
         parent = request.parent if request.parent and request.parent != self.stack_urn else None
         self.recorded.append(
             Resource(
@@ -229,14 +107,13 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
             )
         )
-        obj = _sync_await(rpc.serialize_properties(state, {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=obj)
+        return register_response(urn, resource_id or "", serialize(state))
 
 
 def _plain(value: Any) -> Any:
     """Inputs as JSON-ready data: secrets unwrapped, empty values dropped, keys sorted."""
     if isinstance(value, dict):
-        if rpc._special_sig_key in value:  # a secret or asset wrapper
+        if SECRET_OR_ASSET_KEY in value:  # a secret or asset wrapper
             return _plain(value.get("value"))
         return {k: _plain(v) for k, v in sorted(value.items()) if v is not None and k != "__defaults"}
     if isinstance(value, list):
@@ -261,21 +138,9 @@ def synthesize(
     return contextvars.Context().run(_synthesize, program, project, stack, cloud or CloudContext())
 
 
-def _no_stack_trace() -> source_pb2.StackTrace:
-    return source_pb2.StackTrace()
-
-
 def _synthesize(program: Callable[[], None], project: str, stack: str, cloud: CloudContext) -> ResourceGraph:
     monitor = _RecordingMonitor(_Mocks(cloud))
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    # Source positions serve the engine's diagnostics; offline nobody reads them, and walking
-    # the (deep, component-nested) Python stack per resource is most of a synthesis's cost.
-    capture = pulumi_resource_runtime._get_stack_trace
-    pulumi_resource_runtime._get_stack_trace = _no_stack_trace
-    try:
-        _sync_await(run_pulumi_func(program))
-    finally:
-        pulumi_resource_runtime._get_stack_trace = capture
+    run_program(program, mocks=monitor.mocks, monitor=monitor, project=project, stack=stack)
     return ResourceGraph(stack=stack, project=project, resources=dependency_order(monitor.recorded))
 
 

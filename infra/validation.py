@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from infra.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
-from infra.document import Document, FieldPath, format_path, parse_document, read_document
-from infra.errors import (
+from infra.clouds import unsupported_fields
+from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
+from infra.model.document import Document, FieldPath, format_path, parse_document, read_document
+from infra.model.errors import (
     DocumentInvalid,
     MeshError,
     PlatformConfigNotFound,
@@ -25,8 +26,8 @@ from infra.errors import (
     Severity,
     UnknownEnvironment,
 )
-from infra.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
-from infra.request import (
+from infra.model.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
+from infra.model.request import (
     API_VERSION,
     KIND,
     PATTERN_HELP,
@@ -42,8 +43,8 @@ from infra.request import (
     ProductName,
     TransformCompute,
 )
-from infra.schedule import parse_schedule
-from infra.spec import Ephemeral, ProductSpec, resolve
+from infra.model.schedule import parse_schedule
+from infra.model.spec import Ephemeral, ProductSpec, resolve
 
 
 @dataclass
@@ -508,6 +509,8 @@ def load_request(
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)
     problems += _request_rules(parts, doc, path.parent)
+    if parts.cloud is not None:
+        problems += [doc.problem(at, message) for at, message in unsupported_fields(parts.cloud, doc.data)]
     if platform is not None:
         problems += _platform_rules(parts, doc, platform, environment)
     problems.sort(key=lambda p: (p.line, p.column, p.path))

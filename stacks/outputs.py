@@ -1,4 +1,8 @@
-"""Stack output keys, shared by the programs, the engine and the tests."""
+"""Stack output keys, shared by the programs, the engine and the tests.
+
+Each cloud exports what its resources are: an AWS product its role ARNs and Glue
+database, a GCP product its producer service account's email and BigQuery dataset.
+"""
 
 BUCKET = "bucket"
 BUCKET_ARN = "bucketArn"
@@ -8,10 +12,12 @@ CONSUMER_ROLE_ARNS = "consumerRoleArns"
 CATALOG_DATABASE = "catalogDatabase"
 CATALOG_TABLES = "catalogTables"
 QUERY_WORKGROUPS = "queryWorkgroups"
+DATASET = "dataset"
+PRODUCER_SERVICE_ACCOUNT = "producerServiceAccount"
 PRODUCT = "product"
 SIGNALS_TOPIC = "signalsTopic"  # the SNS topic ARN (AWS) or Pub/Sub topic id (GCP)
 
-ALL = (
+AWS = (
     BUCKET,
     BUCKET_ARN,
     KMS_KEY_ARN,
@@ -23,3 +29,5 @@ ALL = (
     PRODUCT,
     SIGNALS_TOPIC,
 )
+GCP = (BUCKET, DATASET, PRODUCER_SERVICE_ACCOUNT, PRODUCT)
+ALL = (*AWS, DATASET, PRODUCER_SERVICE_ACCOUNT)

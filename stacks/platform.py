@@ -9,25 +9,14 @@ resources today; a GCP-only environment has no platform stack.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-from infra import names
-from infra.errors import MeshError
-from infra.graph import ResourceGraph
-from infra.platform import RESERVED_DOMAIN, PlatformConfig
-from infra.spec import (
-    MANAGED_BY,
-    TAG_DOMAIN,
-    TAG_ENVIRONMENT,
-    TAG_MANAGED_BY,
-    TAG_OWNER,
-    TAG_PRODUCT,
-    TAG_STACK,
-    log_bucket_name,
-    project_name,
+from infra.aws import types as aws_types
+from infra.model.graph import ResourceGraph
+from infra.model.platform_spec import (
+    PlatformSpec,
 )
 
 LOG_BUCKET = "logBucket"
@@ -35,69 +24,8 @@ LOG_BUCKET_ARN = "logBucketArn"
 CATALOG_KEY_ARN = "catalogKeyArn"
 OUTPUTS = (LOG_BUCKET, LOG_BUCKET_ARN, CATALOG_KEY_ARN)
 
-PLATFORM_PRODUCT = "shared"
-PLATFORM_OWNER = "platform-team"
-LOG_RETENTION_DAYS = 365
 #: The cloud resources of the program (the planned total shown while it runs).
 PLATFORM_RESOURCES = 10
-
-
-def platform_stack_name(environment: str) -> str:
-    """`platform.<env>`: cannot clash with a product stack, whose domain is never `platform`."""
-    return f"{RESERVED_DOMAIN}.{environment}"
-
-
-@dataclass(frozen=True)
-class PlatformSpec:
-    """One environment's shared resources, every name decided."""
-
-    organization: str
-    environment: str
-    project: str
-    stack: str
-    account: str
-    region: str
-    partition: str
-    log_bucket: str
-    source_bucket_pattern: str
-    catalog_key_alias: str
-    log_retention_days: int = LOG_RETENTION_DAYS
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-def resolve_platform(config: PlatformConfig, environment: str) -> PlatformSpec:
-    """The platform spec of `environment`; a `MeshError` when it has no AWS target (nothing to share)."""
-    env = config.environments[environment]
-    if env.aws is None:
-        raise MeshError(
-            f"Environment {environment} has no shared platform resources: they exist for AWS only.",
-            hint="GCP products need no platform stack; provision them directly.",
-        )
-    org = config.organization
-    region = env.aws.region
-    partition = "aws-us-gov" if "-gov-" in region else ("aws-cn" if region.startswith("cn-") else "aws")
-    stack = platform_stack_name(environment)
-    return PlatformSpec(
-        organization=org,
-        environment=environment,
-        project=project_name(org),
-        stack=stack,
-        account=env.aws.account,
-        region=region,
-        partition=partition,
-        log_bucket=log_bucket_name(org, environment),
-        # Product buckets are `<org>-<env>-<domain>-<product>` (cut at the end when long).
-        source_bucket_pattern=f"arn:{partition}:s3:::{org}-{environment}-*",
-        catalog_key_alias=names.fit(f"alias/mesh/{org}-{environment}-glue-catalog", names.KMS_ALIAS_MAX),
-        tags={
-            TAG_DOMAIN: RESERVED_DOMAIN,
-            TAG_PRODUCT: PLATFORM_PRODUCT,
-            TAG_ENVIRONMENT: environment,
-            TAG_OWNER: PLATFORM_OWNER,
-            TAG_MANAGED_BY: MANAGED_BY,
-            TAG_STACK: stack,
-        },
-    )
 
 
 def platform_program(spec: PlatformSpec) -> Callable[[], None]:
@@ -136,7 +64,7 @@ LOG_BUCKET_EXEMPTIONS = {
     "(AES256); SSE-KMS is not supported for log target buckets",
     "MESH-ADV-LOGGING": "the access-log bucket does not log to itself (that would loop)",
 }
-_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+_ENCRYPTION = aws_types.ENCRYPTION.token
 
 
 def platform_exemptions(spec: PlatformSpec, graph: ResourceGraph) -> dict[tuple[str, str], str]:
@@ -145,7 +73,7 @@ def platform_exemptions(spec: PlatformSpec, graph: ResourceGraph) -> dict[tuple[
     The encryption exemption holds only while the bucket really has SSE-S3: a log bucket
     with no default encryption at all still fails.
     """
-    buckets = [r for r in graph.of_type("aws:s3/bucket:Bucket") if r.inputs.get("bucket") == spec.log_bucket]
+    buckets = [r for r in graph.of_type(aws_types.BUCKET.token) if r.inputs.get("bucket") == spec.log_bucket]
     if not buckets:
         return {}
     algorithms = {

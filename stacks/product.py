@@ -10,18 +10,24 @@ from collections.abc import Callable
 
 import pulumi
 
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 from stacks import outputs
 
 
-def product_program(spec: ProductSpec) -> Callable[[], None]:
-    """A Pulumi program (a no-argument function) that creates `spec`'s product."""
+def product_program(spec: ProductSpec, *, delete_data: bool = False) -> Callable[[], None]:
+    """A Pulumi program (a no-argument function) that creates `spec`'s product.
+
+    `delete_data` lets its buckets be deleted with their objects: an argument of the
+    operation (`mesh destroy --delete-data`), never part of the requested state.
+    """
 
     def program() -> None:
         if spec.cloud == "aws":
             from components.aws.product import DataProduct, DataProductArgs  # noqa: PLC0415 - import only the cloud in use; each SDK is slow to load
 
-            product = DataProduct(f"{spec.domain}-{spec.product}", DataProductArgs(spec=spec))
+            product = DataProduct(
+                f"{spec.domain}-{spec.product}", DataProductArgs(spec=spec, delete_data=delete_data)
+            )
             pulumi.export(outputs.BUCKET, product.bucket)
             pulumi.export(outputs.BUCKET_ARN, product.bucket_arn)
             pulumi.export(outputs.KMS_KEY_ARN, product.key_arn)
@@ -34,10 +40,12 @@ def product_program(spec: ProductSpec) -> Callable[[], None]:
         else:
             from components.gcp.product import GcpDataProduct, GcpDataProductArgs  # noqa: PLC0415 - as above
 
-            gcp_product = GcpDataProduct(f"{spec.domain}-{spec.product}", GcpDataProductArgs(spec=spec))
+            gcp_product = GcpDataProduct(
+                f"{spec.domain}-{spec.product}", GcpDataProductArgs(spec=spec, delete_data=delete_data)
+            )
             pulumi.export(outputs.BUCKET, gcp_product.bucket)
-            pulumi.export(outputs.CATALOG_DATABASE, gcp_product.dataset)
-            pulumi.export(outputs.PRODUCER_ROLE_ARN, gcp_product.producer_email)
+            pulumi.export(outputs.DATASET, gcp_product.dataset)
+            pulumi.export(outputs.PRODUCER_SERVICE_ACCOUNT, gcp_product.producer_email)
             pulumi.export(outputs.SIGNALS_TOPIC, gcp_product.topic)
         pulumi.export(outputs.PRODUCT, f"{spec.domain}/{spec.product}")
 

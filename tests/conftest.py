@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
-from infra.emulator import Target, apply_graph
+from infra.aws.emulator import Target, apply_graph
 from infra.synth import synthesize_spec
 from infra.validation import load_spec
 

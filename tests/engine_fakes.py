@@ -21,7 +21,7 @@ from pulumi.automation.events import EngineEvent
 
 from infra.engine.target import ConfigEntry, WorkspaceSettings
 from infra.engine.workspace import StackListing, UpdateInfo
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 
 def command_error(stderr: str = "", stdout: str = "", code: int = 255) -> auto_errors.CommandError:

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 
 @dataclass

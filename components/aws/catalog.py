@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import catalog
-from infra.spec import PortSpec, ProductSpec
+from infra.aws import catalog_parameters as catalog
+from infra.model.spec import PortSpec, ProductSpec
 
 # Input format, output format and SerDe per port format (Glue/Hive class names).
 _STORAGE = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.spec import ProductSpec, results_prefix
+from infra.model.spec import ProductSpec, results_prefix
 
 GLUE_VERSION = "4.0"
 

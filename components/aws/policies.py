@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.spec import SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec, results_prefix
+from infra.model.spec import SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec, results_prefix
 
 VERSION = "2012-10-17"
 

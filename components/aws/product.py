@@ -11,14 +11,16 @@ from components.aws.catalog import ProductCatalog, ProductCatalogArgs
 from components.aws.compute import ProductCompute, ProductComputeArgs
 from components.aws.signals import ProductSignals, ProductSignalsArgs
 from components.aws.storage import ProductStorage, ProductStorageArgs
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 
 @dataclass
 class DataProductArgs:
-    """A resolved spec: every name and tag is already decided."""
+    """A resolved spec (every name and tag is already decided), and whether the product's data
+    may be deleted with it (`mesh destroy --delete-data`)."""
 
     spec: ProductSpec
+    delete_data: bool = False
 
 
 class DataProduct(pulumi.ComponentResource):
@@ -28,7 +30,9 @@ class DataProduct(pulumi.ComponentResource):
         super().__init__("mesh:aws:DataProduct", name, None, opts)
         spec = args.spec
         self.storage = ProductStorage(
-            f"{name}-storage", ProductStorageArgs(spec=spec), pulumi.ResourceOptions(parent=self)
+            f"{name}-storage",
+            ProductStorageArgs(spec=spec, delete_data=args.delete_data),
+            pulumi.ResourceOptions(parent=self),
         )
         self.access = ProductAccess(
             f"{name}-access",

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.policies import topic_policy
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 # Glue's EventBridge event for a job run that ended; the states that mean the data did not land.
 GLUE_JOB_STATE_CHANGE = "Glue Job State Change"

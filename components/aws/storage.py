@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.lockdown import lock_down_bucket
-from infra.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
+from infra.model.spec import DATA_PREFIX, RESULTS_PREFIX, ProductSpec
 
 NONCURRENT_VERSION_DAYS = 30
 RESULTS_EXPIRY_DAYS = 30
@@ -17,9 +17,11 @@ ABORT_MULTIPART_DAYS = 7
 
 @dataclass
 class ProductStorageArgs:
-    """What the storage of one product needs: its resolved spec."""
+    """What the storage of one product needs: its resolved spec, and whether the bucket may be
+    deleted with its objects (`mesh destroy --delete-data`, an operation flag, not desired state)."""
 
     spec: ProductSpec
+    delete_data: bool = False
 
 
 class ProductStorage(pulumi.ComponentResource):
@@ -57,7 +59,7 @@ class ProductStorage(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=names.bucket,
-            force_destroy=spec.expires_at is not None or spec.delete_data,
+            force_destroy=spec.expires_at is not None or args.delete_data,
             tags=tags,
             opts=child,
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.spec import GrantSpec, ProductSpec
+from infra.model.spec import GrantSpec, ProductSpec
 
 STORAGE_PRODUCER = "roles/storage.objectAdmin"
 STORAGE_CONSUMER = "roles/storage.objectViewer"

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.names import gcp_label_value
-from infra.spec import ColumnSpec, PortSpec, ProductSpec
+from infra.model.names import gcp_label_value
+from infra.model.spec import ColumnSpec, PortSpec, ProductSpec
 
 # The API answers with the legacy names; writing them avoids a perpetual schema diff.
 _CANONICAL_TYPES = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN", "STRUCT": "RECORD"}

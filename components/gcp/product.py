@@ -11,14 +11,16 @@ from components.gcp.catalog import ProductCatalog, ProductCatalogArgs
 from components.gcp.encryption import ProductKey, ProductKeyArgs
 from components.gcp.signals import ProductSignals, ProductSignalsArgs
 from components.gcp.storage import ProductStorage, ProductStorageArgs
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 
 @dataclass
 class GcpDataProductArgs:
-    """A resolved GCP spec: every name and label is already decided."""
+    """A resolved GCP spec (every name and label is already decided), and whether the product's
+    data may be deleted with it (`mesh destroy --delete-data`)."""
 
     spec: ProductSpec
+    delete_data: bool = False
 
 
 class GcpDataProduct(pulumi.ComponentResource):
@@ -44,7 +46,9 @@ class GcpDataProduct(pulumi.ComponentResource):
         # `key.key_id` resolves after the service agents may use the key, which GCS and
         # BigQuery check when a bucket or dataset is created with it.
         self.storage = ProductStorage(
-            f"{name}-storage", ProductStorageArgs(spec=spec, key_id=self.key.key_id), child
+            f"{name}-storage",
+            ProductStorageArgs(spec=spec, key_id=self.key.key_id, delete_data=args.delete_data),
+            child,
         )
         self.catalog = ProductCatalog(
             f"{name}-catalog", ProductCatalogArgs(spec=spec, key_id=self.key.key_id), child

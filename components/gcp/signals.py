@@ -8,7 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp.encryption import ENCRYPTER_DECRYPTER
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 MESSAGE_RETENTION = "604800s"  # 7 days: an alert not read within a week is stale
 

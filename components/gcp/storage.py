@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 
 NONCURRENT_VERSION_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
@@ -20,10 +20,12 @@ ABORT_MULTIPART_DAYS = 7
 
 @dataclass
 class ProductStorageArgs:
-    """The spec, and the KMS key the bucket encrypts with by default."""
+    """The spec, the KMS key the bucket encrypts with by default, and whether the bucket may be
+    deleted with its objects (`mesh destroy --delete-data`)."""
 
     spec: ProductSpec
     key_id: pulumi.Input[str]
+    delete_data: bool = False
 
 
 def lifecycle_rules(spec: ProductSpec) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
@@ -70,7 +72,7 @@ class ProductStorage(pulumi.ComponentResource):
             lifecycle_rules=lifecycle_rules(spec),
             logging={"log_bucket": names.log_bucket, "log_object_prefix": names.bucket},
             labels=dict(spec.labels),
-            force_destroy=False,
+            force_destroy=args.delete_data,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"bucket": self.bucket.name, "url": self.bucket.url})

@@ -37,7 +37,7 @@ from infra.engine.workspace import (
     WorkspaceFactory,
     holds_data,
 )
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 from infra.progress import (
     CliInstall,
     EngineMessage,

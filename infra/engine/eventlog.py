@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from infra.engine.ledger import RunLedger, RunRecord, RunResult
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 from infra.progress import ProgressRecord, ProgressSink, Stage, StageFinished, StageStarted, ignore
 
 EVENTS_FOLDER = "events"

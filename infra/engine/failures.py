@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 if TYPE_CHECKING:
     from infra.engine.workspace import PlannedStep

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.engine.workspace import StackListing, UpdateInfo
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 
 class EngineOutputUnreadable(MeshError):

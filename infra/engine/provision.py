@@ -23,10 +23,10 @@ from infra.engine.failures import (
 from infra.engine.operations import Engine, check_destructive
 from infra.engine.target import StackTarget, product_target
 from infra.engine.workspace import PreviewReport, UpdateReport
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 
 if TYPE_CHECKING:
-    from infra.spec import Ephemeral
+    from infra.model.spec import Ephemeral
     from infra.validation import LoadedPlatform
 
 

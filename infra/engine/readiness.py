@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from infra import pulumi_cli
 from infra.engine.target import backend_url, file_backend_path
-from infra.platform import PlatformConfig
+from infra.model.platform import PlatformConfig
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from infra.engine.operations import Engine
 from infra.engine.target import workspace_settings
 from infra.engine.workspace import StackListing
-from infra.errors import MeshError
-from infra.spec import project_name
+from infra.model.errors import MeshError
+from infra.model.spec import project_name
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.platform import EnvironmentConfig, PlatformConfig
-from infra.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
+from infra.model.platform import EnvironmentConfig, PlatformConfig
+from infra.model.platform_spec import platform_stack_name, resolve_platform
+from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform
@@ -221,11 +222,15 @@ def _stack_tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def product_target(
-    spec: ProductSpec, platform: LoadedPlatform, *, source: str, planned_resources: int | None = None
+    spec: ProductSpec,
+    platform: LoadedPlatform,
+    *,
+    source: str,
+    planned_resources: int | None = None,
+    delete_data: bool = False,
 ) -> StackTarget:
-    """The stack of a resolved product request."""
-    from stacks.platform import platform_stack_name  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
-    from stacks.product import product_program  # noqa: PLC0415 - as above
+    """The stack of a resolved product request; `delete_data` lets its buckets go with their objects."""
+    from stacks.product import product_program  # noqa: PLC0415 - stacks import pulumi; only when a stack runs
 
     # An ephemeral environment's label (preview + pr123) lives in its preview environment.
     environment = spec.platform_environment or spec.environment
@@ -242,7 +247,7 @@ def product_target(
         ),
         config=stack_config(env, spec.cloud),
         tags=_stack_tags(spec.tags),
-        program=product_program(spec),
+        program=product_program(spec, delete_data=delete_data),
         source=source,
         protected=env.protected,
         preview_environment=env.preview,
@@ -253,7 +258,7 @@ def product_target(
 
 def platform_target(platform: LoadedPlatform, environment: str) -> StackTarget:
     """The platform stack of `environment` (AWS only)."""
-    from stacks.platform import PLATFORM_RESOURCES, platform_program, resolve_platform  # noqa: PLC0415 - as above
+    from stacks.platform import PLATFORM_RESOURCES, platform_program  # noqa: PLC0415 - as above
 
     config = platform.config
     env = config.environments[environment]

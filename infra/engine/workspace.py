@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from infra.clouds import STATEFUL_TYPES
 from infra.progress import Stage
 
 if TYPE_CHECKING:
@@ -22,24 +23,6 @@ if TYPE_CHECKING:
 #: `infra.engine.automation` may import `pulumi.automation`).
 OnEvent = Callable[[Any], None]
 
-#: Resources whose replacement or deletion loses data, or makes data unreadable. An SNS
-#: topic or email subscription holds the owner's confirmation: replaced, alerts stop
-#: reaching the owner until someone confirms again.
-STATEFUL_TYPES = frozenset(
-    {
-        "aws:sns/topic:Topic",
-        "aws:sns/topicSubscription:TopicSubscription",
-        "aws:s3/bucket:Bucket",
-        "aws:s3/bucketV2:BucketV2",
-        "aws:kms/key:Key",
-        "aws:glue/catalogDatabase:CatalogDatabase",
-        "aws:glue/catalogTable:CatalogTable",
-        "gcp:storage/bucket:Bucket",
-        "gcp:bigquery/dataset:Dataset",
-        "gcp:bigquery/table:Table",
-        "gcp:kms/cryptoKey:CryptoKey",
-    }
-)
 DESTRUCTIVE_OPS = frozenset({"replace", "delete", "create-replacement", "delete-replaced"})
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from infra.platform import PlatformConfig
-from infra.request import Classification, DataProductRequest
+from infra.model.platform import PlatformConfig
+from infra.model.request import Classification, DataProductRequest
 
 
 @dataclass(frozen=True)

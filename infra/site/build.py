@@ -26,9 +26,10 @@ from markupsafe import Markup
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from infra.contract import data_contract
-from infra.errors import MeshError, UsageError
 from infra.lineage import LineageGraph, LineageNode, NodeKind, lineage, render_svg
-from infra.platform import PlatformConfig
+from infra.model.errors import MeshError, UsageError
+from infra.model.platform import PlatformConfig
+from infra.model.spec import resolve
 from infra.site.health import HealthReport, read_health
 from infra.site.pages import (
     Download,
@@ -41,7 +42,6 @@ from infra.site.pages import (
     render_product,
 )
 from infra.site.repository import RequestFile, read_repository
-from infra.spec import resolve
 from infra.validation import default_environment
 
 MARKER = ".mesh-catalog"

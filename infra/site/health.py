@@ -45,9 +45,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from infra.document import read_document
-from infra.errors import DocumentInvalid
-from infra.request import PATTERN_HELP
+from infra.model.document import read_document
+from infra.model.errors import DocumentInvalid
+from infra.model.request import PATTERN_HELP
 from infra.validation import problems_from_pydantic
 
 PRODUCT_KEY = r"^[a-z][a-z0-9]{1,19}/[a-z][a-z0-9-]*$"

@@ -20,8 +20,8 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from infra.platform import PlatformConfig
-from infra.request import Classification, DataProductRequest
+from infra.model.platform import PlatformConfig
+from infra.model.request import Classification, DataProductRequest
 from infra.site.access import AccessChange, access_change, readers
 from infra.site.health import PortHealth, ProductHealth
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import DocumentInvalid, MeshError, Problem, UsageError
+from infra.model.errors import DocumentInvalid, MeshError, Problem, UsageError
 from infra.validation import (
     LoadedPlatform,
     LoadedRequest,

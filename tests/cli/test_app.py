@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from infra.errors import MeshError, UsageError
+from infra.model.errors import MeshError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_gcp", "boto3", "botocore")

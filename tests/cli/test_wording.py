@@ -72,7 +72,7 @@ def test_engine_commands_without_pulumi_do_not_talk_of_provisioning(
 
 def test_option_choices_match_the_request_model() -> None:
     from cli.options import ClassificationChoice, CloudChoice
-    from infra.request import Classification, Cloud
+    from infra.model.request import Classification, Cloud
 
     assert [c.value for c in CloudChoice] == [c.value for c in Cloud]
     assert [c.value for c in ClassificationChoice] == [c.value for c in Classification]

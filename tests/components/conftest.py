@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.graph import ResourceGraph
-from infra.spec import ProductSpec
+from infra.model.graph import ResourceGraph
+from infra.model.spec import ProductSpec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from infra.graph import Resource, ResourceGraph
-from infra.spec import REQUIRED_TAGS, ProductSpec
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import REQUIRED_TAGS, ProductSpec
 
 AWS_EXAMPLES = ["sales-orders", "finance-payroll"]
 Graphs = Callable[[str], tuple[ProductSpec, ResourceGraph]]

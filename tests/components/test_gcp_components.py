@@ -21,8 +21,8 @@ import yaml
 from components.gcp.access import PORTS_PER_CONDITION
 from components.gcp.catalog import schema_field, time_partitioning
 from infra import synth
-from infra.graph import Resource, ResourceGraph
-from infra.spec import REQUIRED_TAGS, ColumnSpec, ProductSpec
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import REQUIRED_TAGS, ColumnSpec, ProductSpec
 from infra.validation import load_spec
 from stacks.product import product_program
 

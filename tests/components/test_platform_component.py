@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from infra.graph import Resource, ResourceGraph
-from infra.spec import REQUIRED_TAGS, log_bucket_name
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.platform_spec import PlatformSpec, resolve_platform
+from infra.model.spec import REQUIRED_TAGS, log_bucket_name
 from infra.synth import CloudContext, synthesize
 from infra.validation import load_platform
-from stacks.platform import PLATFORM_RESOURCES, PlatformSpec, platform_program, resolve_platform
+from stacks.platform import PLATFORM_RESOURCES, platform_program
 
 COMPONENT = "mesh:aws:PlatformShared"
 BUCKET = "aws:s3/bucket:Bucket"

@@ -19,18 +19,18 @@ import yaml
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from infra.emulator import (
+from infra.aws.emulator import (
     LOCALSTACK_COMMUNITY_SERVICES,
     EmulatorError,
     Target,
     apply_graph,
     require_loopback,
 )
-from infra.graph import ResourceGraph
-from infra.spec import ProductSpec
+from infra.aws.verify import DRIFT, VerifyResult, verify
+from infra.model.graph import ResourceGraph
+from infra.model.spec import ProductSpec
 from infra.synth import synthesize_spec
 from infra.validation import load_spec
-from infra.verify import DRIFT, VerifyResult, verify
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AWS_EXAMPLES = ["sales-orders", "finance-payroll"]

@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from infra.access_log import format_record
-from infra.emulator import Target, apply_graph
+from infra.aws.emulator import Target, apply_graph
 from infra.synth import synthesize_spec
 from infra.timetodata import record_emulated_apply
 from infra.validation import load_spec

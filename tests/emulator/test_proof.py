@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from infra.graph import Resource, ResourceGraph
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import ProductSpec
 from infra.proof import EVALUATED, EXECUTED, ProofResult, prove
-from infra.spec import ProductSpec
 from infra.synth import synthesize_spec
 from infra.validation import load_spec
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from infra.coltypes import check_type, is_primitive
+from infra.model.coltypes import check_type, is_primitive
 
 
 @dataclass

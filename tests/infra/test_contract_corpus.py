@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.contract import check_draft, data_contract, draft_request, read_contract, render_draft
-from infra.errors import DocumentInvalid, Severity
+from infra.model.errors import DocumentInvalid, Severity
 from infra.plan import plan_request
 from infra.validation import LoadedPlatform, load_platform, load_spec
 

@@ -17,8 +17,8 @@ from infra.contract import (
     read_contract,
     render_draft,
 )
-from infra.errors import DocumentInvalid, Severity
-from infra.platform import PlatformConfig
+from infra.model.errors import DocumentInvalid, Severity
+from infra.model.platform import PlatformConfig
 from infra.validation import load_platform, load_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

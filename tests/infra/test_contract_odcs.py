@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.contract import ODCS_API_VERSION, data_contract, logical_type
-from infra.spec import ProductSpec
+from infra.model.spec import ProductSpec
 from infra.standard_schemas import STANDARDS_DIR, odcs_schema_file
 from infra.validation import load_spec
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.coltypes import check_type
+from infra.model.coltypes import check_type
 from infra.odcs_types import column_type
 
 

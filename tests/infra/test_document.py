@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.document import FieldPath, format_path, parse_document, read_document
-from infra.errors import DocumentInvalid, Problem, Severity
+from infra.model.document import FieldPath, format_path, parse_document, read_document
+from infra.model.errors import DocumentInvalid, Problem, Severity
 
 TEXT = """\
 apiVersion: mesh/v1

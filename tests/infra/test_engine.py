@@ -51,7 +51,7 @@ from infra.engine import (
     stack_statuses,
 )
 from infra.engine.target import ConfigEntry
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 from infra.progress import (
     CliInstall,
     EngineMessage,

@@ -38,7 +38,7 @@ from infra.engine.history import (
     read_stack_listing,
 )
 from infra.environments import MAX_TTL, collect_garbage, list_environments
-from infra.spec import TAG_EXPIRES_AT, project_name
+from infra.model.spec import TAG_EXPIRES_AT, project_name
 from infra.validation import LoadedPlatform, load_platform
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -24,7 +24,7 @@ from infra.engine import Engine, EngineFailed, ResourceFailed, StackLocked, Stac
 from infra.engine.automation import EventReader
 from infra.engine.eventlog import replay
 from infra.engine.ledger import RunLedger
-from infra.errors import MeshError
+from infra.model.errors import MeshError
 from infra.progress import ProgressRecord, Stage, StageStarted
 from infra.validation import load_spec
 

@@ -25,8 +25,8 @@ from infra.environments import (
     parse_ttl,
     preview_environment,
 )
-from infra.errors import DocumentInvalid, MeshError, UsageError
-from infra.spec import TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
+from infra.model.errors import DocumentInvalid, MeshError, UsageError
+from infra.model.spec import TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
 from infra.validation import LoadedPlatform, load_platform, load_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -97,7 +97,7 @@ def test_up_creates_a_stack_labelled_and_tagged_with_its_expiry(repo: Path) -> N
 
 
 def test_ephemeral_names_carry_the_label_and_expiry_on_every_tag(repo: Path) -> None:
-    from infra.spec import Ephemeral
+    from infra.model.spec import Ephemeral
 
     spec, _, _ = load_spec(
         repo / "products" / "sales-orders.yaml",

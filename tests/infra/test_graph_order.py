@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from infra.graph import Resource, dependency_order
+from infra.model.graph import Resource, dependency_order
 
 
 def _resource(urn: str, *, parent: str | None = None, dependencies: tuple[str, ...] = ()) -> Resource:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from infra.graph import Resource, ResourceGraph
 from infra.guardrails import (
     RULES,
     Guardrail,
@@ -31,7 +30,8 @@ from infra.guardrails import (
     home_accounts,
     rule,
 )
-from infra.spec import REQUIRED_TAGS
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import REQUIRED_TAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

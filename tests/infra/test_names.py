@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra import names
-from infra.platform import ENV_PATTERN, ORG_PATTERN, PlatformConfig
-from infra.request import DOMAIN_PATTERN, PRODUCT_PATTERN, DataProductRequest
-from infra.spec import AwsNames, GcpNames, GrantSpec, ProductSpec, resolve
+from infra.model import names
+from infra.model.platform import ENV_PATTERN, ORG_PATTERN, PlatformConfig
+from infra.model.request import DOMAIN_PATTERN, PRODUCT_PATTERN, DataProductRequest
+from infra.model.spec import AwsNames, GcpNames, GrantSpec, ProductSpec, resolve
 
 
 @dataclass

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.graph import ResourceGraph
 from infra.guardrails import evaluate
+from infra.model.graph import ResourceGraph
+from infra.model.platform_spec import resolve_platform
 from infra.plan import plan_platform
 from infra.validation import LoadedPlatform, load_platform
-from stacks.platform import LOG_BUCKET_EXEMPTIONS, platform_exemptions, resolve_platform
+from stacks.platform import LOG_BUCKET_EXEMPTIONS, platform_exemptions
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.graph import Resource
+from infra.model.graph import Resource
 from infra.plan import plan_platform, plan_request
 from infra.provisioning_policy import AWS_ACTIONS, GCP_ROLES, aws_policy, scope_of
 from infra.validation import load_platform

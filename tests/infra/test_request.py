@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from infra.request import Classification, Cloud, DataProductRequest, Format
+from infra.model.request import Classification, Cloud, DataProductRequest, Format
 
 
 @dataclass

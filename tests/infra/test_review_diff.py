@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.graph import Resource, ResourceGraph
+from infra.model.graph import Resource, ResourceGraph
 from infra.review import Grant, diff_resources, grouped
 
 TABLE = "aws:glue/catalogTable:CatalogTable"

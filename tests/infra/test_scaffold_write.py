@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import DocumentInvalid, MeshError
+from infra.model.errors import DocumentInvalid, MeshError
 from infra.scaffold import write_request
 from infra.validation import load_platform
 

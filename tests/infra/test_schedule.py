@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from infra.schedule import parse_schedule
+from infra.model.schedule import parse_schedule
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.platform import PlatformConfig
-from infra.request import DataProductRequest
-from infra.spec import REQUIRED_TAGS, ProductSpec, resolve
+from infra.model.platform import PlatformConfig
+from infra.model.request import DataProductRequest
+from infra.model.spec import REQUIRED_TAGS, ProductSpec, resolve
 from infra.validation import load_platform, load_spec
 
 
@@ -268,7 +268,8 @@ def test_gcp_product(examples_dir: Path) -> None:
     gcp = spec.require_gcp()
     assert (spec.environment, gcp.project, gcp.region) == ("dev", "acme-data-dev", "europe-west1")
     assert gcp.dataset == "acme_dev_marketing_campaign_performance"
-    assert spec.query_limit_bytes == 100 * 1024**3
+    # GCP implements no per-product query limit, so the example asks for none (the default stays).
+    assert spec.query_limit_bytes == 10 * 1024**3
 
 
 def test_programming_errors_are_plain_exceptions(examples_dir: Path) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from infra.spec import TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
+from infra.model.spec import TAG_EXPIRES_AT, TAG_PREVIEW, TAG_STACK
 from infra.sweep import judge, sweep
 
 REGION = "us-east-1"

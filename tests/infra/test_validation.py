@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.errors import DocumentInvalid, PlatformConfigNotFound, Severity, UnknownEnvironment
-from infra.platform import PlatformConfig
+from infra.model.errors import DocumentInvalid, PlatformConfigNotFound, Severity, UnknownEnvironment
+from infra.model.platform import PlatformConfig
 from infra.validation import (
     default_environment,
     load_platform,

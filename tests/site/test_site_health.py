@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import DocumentInvalid
+from infra.model.errors import DocumentInvalid
 from infra.site.health import PortState, Verdict, read_health
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "health.sample.json"

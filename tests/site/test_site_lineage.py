@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.lineage import CHAR_WIDTH, EdgeKind, LineageGraph, NodeKind, layout, lineage, render_svg
-from infra.request import DataProductRequest
+from infra.model.request import DataProductRequest
 from infra.validation import load_platform, load_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -25,8 +25,9 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph
+from infra.aws.types import TYPES
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph
 
 PLACEHOLDER = re.compile(r"<[^<>\s]+\.[A-Za-z]+>")
 SERVICE_OF_TYPE = {
@@ -535,33 +536,9 @@ class _Applier:
         return f"{i['rule']}/{i['targetId']}"
 
 
+#: The applier of every AWS type whose descriptor names one (`infra/aws/types.py`).
 APPLIERS: dict[str, Callable[[_Applier, Resource, dict[str, Any]], str]] = {
-    "aws:s3/bucket:Bucket": _Applier.bucket,
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _Applier.public_access_block,
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _Applier.ownership,
-    "aws:s3/bucketVersioning:BucketVersioning": _Applier.versioning,
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _Applier.encryption,
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _Applier.lifecycle,
-    "aws:s3/bucketLogging:BucketLogging": _Applier.logging,
-    "aws:s3/bucketPolicy:BucketPolicy": _Applier.bucket_policy,
-    "aws:s3/bucketObjectv2:BucketObjectv2": _Applier.bucket_object,
-    "aws:kms/key:Key": _Applier.key,
-    "aws:kms/alias:Alias": _Applier.alias,
-    "aws:kms/keyPolicy:KeyPolicy": _Applier.key_policy,
-    "aws:iam/policy:Policy": _Applier.policy,
-    "aws:iam/role:Role": _Applier.role,
-    "aws:iam/rolePolicy:RolePolicy": _Applier.role_policy,
-    "aws:glue/catalogDatabase:CatalogDatabase": _Applier.database,
-    "aws:glue/catalogTable:CatalogTable": _Applier.table,
-    "aws:glue/securityConfiguration:SecurityConfiguration": _Applier.security_configuration,
-    "aws:glue/job:Job": _Applier.job,
-    "aws:glue/trigger:Trigger": _Applier.trigger,
-    "aws:athena/workgroup:Workgroup": _Applier.workgroup,
-    "aws:sns/topic:Topic": _Applier.topic,
-    "aws:sns/topicPolicy:TopicPolicy": _Applier.topic_policy,
-    "aws:sns/topicSubscription:TopicSubscription": _Applier.subscription,
-    "aws:cloudwatch/eventRule:EventRule": _Applier.event_rule,
-    "aws:cloudwatch/eventTarget:EventTarget": _Applier.event_target,
+    t.token: getattr(_Applier, t.applier) for t in TYPES.values() if t.applier
 }
 SUPPORTED_TYPES = frozenset(APPLIERS)
 

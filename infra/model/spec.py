@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import names
-from infra.platform import EnvironmentConfig, PlatformConfig
-from infra.request import DataProductRequest, OutputPort
-from infra.schedule import parse_schedule
+from infra.model import names
+from infra.model.platform import EnvironmentConfig, PlatformConfig
+from infra.model.request import DataProductRequest, OutputPort
+from infra.model.schedule import parse_schedule
 
 MANAGED_BY = "mesh"
 TAG_DOMAIN = "mesh:domain"
@@ -216,7 +216,6 @@ class ProductSpec:
     gcp: GcpNames | None = None
     platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
     expires_at: str | None = None  # set for ephemeral environments
-    delete_data: bool = False  # `mesh destroy --delete-data`: buckets go with their objects
     platform_readers: tuple[str, ...] = ()  # mesh.yaml platformReaders.aws: `mesh health` and CI identities
 
     def contract(self) -> dict[str, Any]:

@@ -175,5 +175,14 @@ class DataProductRequest(_Model):
     spec: Spec
 
     def to_document(self) -> dict[str, object]:
-        """The request as the YAML-ready mapping a user would write (aliases, no unset noise)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The request as the YAML-ready mapping a user would write (aliases, no unset noise).
+
+        An unset `compute` section stays out: its default query limit is a feature some clouds
+        do not implement, and `mesh validate` refuses it there when it is written down.
+        """
+        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if "compute" not in self.spec.model_fields_set:
+            spec = document["spec"]
+            assert isinstance(spec, dict)
+            spec.pop("compute", None)
+        return document

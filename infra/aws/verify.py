@@ -16,10 +16,12 @@ from typing import Any, cast
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from infra.emulator import PLACEHOLDER, require_loopback
-from infra.errors import MeshError
-from infra.graph import Resource, ResourceGraph
-from infra.spec import ProductSpec
+from infra.aws import types
+from infra.aws.emulator import PLACEHOLDER, require_loopback
+from infra.aws.types import TYPES
+from infra.model.errors import MeshError
+from infra.model.graph import Resource, ResourceGraph
+from infra.model.spec import ProductSpec
 
 PASS, DRIFT, SKIP = "pass", "drift", "skipped"
 
@@ -174,7 +176,7 @@ class _Checker:
         alias = next(
             (
                 a.inputs["name"]
-                for a in self.graph.of_type("aws:kms/alias:Alias")
+                for a in self.graph.of_type(types.KMS_ALIAS.token)
                 if a.inputs.get("targetKeyId", "").startswith(f"<{resource.name}.")
             ),
             None,
@@ -215,9 +217,7 @@ class _Checker:
                 default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
             except ClientError:
                 default = {}
-            planned = config(
-                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-            )
+            planned = config(types.ENCRYPTION.token)
             want_key = (
                 self.resolved(
                     planned.input("rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId")
@@ -271,7 +271,7 @@ class _Checker:
                 tls,
                 "" if tls else "no statement denies aws:SecureTransport=false",
             )
-            planned_policy = config("aws:s3/bucketPolicy:BucketPolicy")
+            planned_policy = config(types.BUCKET_POLICY.token)
             if planned_policy is not None:
                 same, detail = _same_policy(self.resolved(planned_policy.policy() or {}), live_policy)
                 self.add("bucket", name, "bucket policy as planned", same, detail)
@@ -310,7 +310,7 @@ class _Checker:
                 boundary == resource.inputs.get("permissionsBoundary"),
                 str(boundary or "none"),
             )
-            for planned in self.graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+            for planned in self.graph.of_type(types.ROLE_POLICY.token):
                 if planned.inputs.get("role") != name:
                     continue
                 live = iam.get_role_policy(RoleName=name, PolicyName=planned.inputs["name"])["PolicyDocument"]
@@ -320,7 +320,7 @@ class _Checker:
                 set(iam.list_role_policies(RoleName=name)["PolicyNames"])
                 - {
                     p.inputs["name"]
-                    for p in self.graph.of_type("aws:iam/rolePolicy:RolePolicy")
+                    for p in self.graph.of_type(types.ROLE_POLICY.token)
                     if p.inputs.get("role") == name
                 }
             )
@@ -431,11 +431,7 @@ class _Checker:
                 "topic", name, "encrypted with the product key", live_key == planned_key, live_key or "none"
             )
             planned_policy = next(
-                (
-                    p
-                    for p in self.graph.of_type("aws:sns/topicPolicy:TopicPolicy")
-                    if p.inputs.get("arn") == arn
-                ),
+                (p for p in self.graph.of_type(types.SNS_TOPIC_POLICY.token) if p.inputs.get("arn") == arn),
                 None,
             )
             if planned_policy is not None:
@@ -488,20 +484,10 @@ def verify(
     )
     checker = _Checker(spec, graph, session, endpoint_url)
     try:
-        for resource in graph.of_type("aws:kms/key:Key"):
-            checker.key(resource)
-        for resource in graph.of_type("aws:s3/bucket:Bucket"):
-            checker.bucket(resource)
-        for resource in graph.of_type("aws:iam/role:Role"):
-            checker.role(resource)
-        for resource in graph.of_type("aws:glue/catalogTable:CatalogTable"):
-            checker.table(resource)
-        for resource in graph.of_type("aws:athena/workgroup:Workgroup"):
-            checker.workgroup(resource)
-        for resource in graph.of_type("aws:sns/topic:Topic"):
-            checker.topic(resource)
-        for resource in graph.of_type("aws:cloudwatch/eventRule:EventRule"):
-            checker.event_rule(resource)
+        for descriptor in TYPES.values():
+            if descriptor.checker:
+                for resource in graph.of_type(descriptor.token):
+                    getattr(checker, descriptor.checker)(resource)
     except BotoCoreError as e:
         raise MeshError(
             f"cannot check {spec.stack}: {e}",

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from infra.errors import DocumentInvalid, Problem
+from infra.model.errors import DocumentInvalid, Problem
 
 FieldPath = tuple[str | int, ...]
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from infra.request import PATTERN_HELP, DomainName, Email, _Model
+from infra.model.request import PATTERN_HELP, DomainName, Email, _Model
 
 PLATFORM_FILE = "mesh.yaml"
 RESERVED_DOMAIN = "platform"

@@ -1,0 +1,26 @@
+"""What offline synthesis answers for the AWS data sources mesh's programs call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.model.resource_type import CloudContext, MockInvoke
+
+
+def _caller_identity(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
+    return {"accountId": ctx.account, "arn": f"arn:aws:iam::{ctx.account}:user/mesh", "userId": "mesh"}
+
+
+def _region(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
+    return {"name": ctx.region, "region": ctx.region}
+
+
+def _partition(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
+    return {"partition": ctx.partition, "dnsSuffix": "amazonaws.com"}
+
+
+INVOKES: dict[str, MockInvoke] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:index/getPartition:getPartition": _partition,
+}

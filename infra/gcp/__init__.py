@@ -1,0 +1,1 @@
+"""GCP: one descriptor per resource type, the guardrail rules and the capabilities."""
