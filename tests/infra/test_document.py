@@ -244,7 +244,7 @@ def test_document_invalid_counts_errors_not_warnings() -> None:
 def test_libyaml_and_the_pure_python_parser_agree_on_values_and_positions() -> None:
     import yaml
 
-    from infra import document
+    from infra.model import document
 
     if document._FAST_LOADER is None:
         pytest.skip("PyYAML was built without libyaml: only the pure-Python parser runs")
