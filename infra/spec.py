@@ -199,6 +199,8 @@ class ProductSpec:
     platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
     expires_at: str | None = None  # set for ephemeral environments
     delete_data: bool = False  # `mesh destroy --delete-data`: buckets go with their objects
+    break_glass_aws: tuple[str, ...] = ()  # mesh.yaml `breakGlass.aws`: exempt from the data perimeter
+    break_glass_gcp: tuple[str, ...] = ()  # mesh.yaml `breakGlass.gcp`
 
     def contract(self) -> dict[str, Any]:
         """What consumers depend on: version, ports with columns and partitioning, and grants."""
@@ -468,4 +470,6 @@ def resolve(
         gcp=gcp,
         platform_environment=environment,
         expires_at=ephemeral.expires_at if ephemeral else None,
+        break_glass_aws=_principals(platform.break_glass.aws, account),
+        break_glass_gcp=tuple(sorted(platform.break_glass.gcp)),
     )

@@ -152,7 +152,10 @@ class _Mocks(pulumi.runtime.Mocks):
                 "accountId": self.ctx.account,
                 "arn": f"arn:aws:iam::{self.ctx.account}:user/mesh",
                 "userId": "mesh",
-            }, None
+            }, []
+        if args.token == "aws:iam/getSessionContext:getSessionContext":
+            arn = str(args.args.get("arn"))
+            return {"arn": arn, "issuerArn": arn, "id": arn}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.ctx.region, "region": self.ctx.region}, []
         if args.token == "aws:index/getPartition:getPartition":

@@ -72,12 +72,19 @@ class ProductAccess(pulumi.ComponentResource):
         }
         roles = [self.producer_role, *self.consumer_roles.values()]
 
+        # The identity running the deployment, as `aws:PrincipalArn` sees it (a role's ARN,
+        # not its session's): the perimeter spares it outside the data prefixes only.
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        deployer = aws.iam.get_session_context_output(
+            arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).issuer_arn
+
         # Bucket and key policies name the roles, and AWS checks that named principals exist.
         after_roles = pulumi.ResourceOptions(parent=self, depends_on=roles)
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=names.bucket,
-            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn)),
+            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn, deployer)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
         )
         self.key_policy = aws.kms.KeyPolicy(

@@ -15,6 +15,12 @@ RESULTS_EXPIRY_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
 
 
+def deletes_data(spec: ProductSpec) -> bool:
+    """Whether a destroy deletes the product's data: `mesh destroy --delete-data`, or an
+    ephemeral environment (whose data is disposable by definition)."""
+    return spec.expires_at is not None or spec.delete_data
+
+
 @dataclass
 class ProductStorageArgs:
     """What the storage of one product needs: its resolved spec."""
@@ -38,6 +44,10 @@ class ProductStorage(pulumi.ComponentResource):
         tags = dict(spec.tags)
         child = pulumi.ResourceOptions(parent=self)
 
+        # The key outlives a destroy unless the data goes too: a bucket that still holds
+        # objects stops the destroy, and its data must stay readable. Only when the bucket
+        # is deleted with its data (`--delete-data`, ephemeral environments) is the key
+        # scheduled for deletion, and the bucket's dependency on it puts that after the bucket.
         self.key = aws.kms.Key(
             f"{name}-key",
             description=f"mesh data product {spec.domain}/{spec.product} ({spec.environment})",
@@ -46,7 +56,7 @@ class ProductStorage(pulumi.ComponentResource):
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=not deletes_data(spec)),
         )
         self.alias = aws.kms.Alias(
             f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child
@@ -57,9 +67,9 @@ class ProductStorage(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=names.bucket,
-            force_destroy=spec.expires_at is not None or spec.delete_data,
+            force_destroy=deletes_data(spec),
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.key]),
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         self.public_access_block = lock_down_bucket(name, names.bucket, on_bucket)
@@ -111,22 +121,8 @@ class ProductStorage(pulumi.ComponentResource):
             target_prefix=f"s3/{names.bucket}/",
             opts=on_bucket,
         )
-        # An empty "folder" object per port makes each port's prefix visible before data lands;
-        # query engines skip zero-byte keys ending in "/".
-        self.port_prefixes = [
-            aws.s3.BucketObjectv2(
-                f"{name}-port-{port.name}",
-                bucket=names.bucket,
-                key=port.prefix,
-                content="",
-                content_type="application/x-directory",
-                server_side_encryption="aws:kms",
-                kms_key_id=self.key.arn,
-                tags=tags,
-                opts=on_bucket,
-            )
-            for port in spec.ports
-        ]
+        # No "folder" objects: the data perimeter keeps the deployer out of the data
+        # prefixes, and each port's prefix appears with its first object.
 
         self.bucket_name = self.bucket.bucket
         self.key_arn = self.key.arn
