@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
-from infra.emulator import ApplyResult, Target, apply_graph, rewrite_account
+from infra.emulator import ApplyResult, Target, apply_graph, for_moto, rewrite_account
 from infra.graph import ResourceGraph
 from infra.policy_eval import Decision, authorize, evaluate
 from infra.spec import ProductSpec
@@ -134,26 +134,15 @@ def unrelated_domain(spec: ProductSpec, registered: list[str]) -> str:
 
 
 def _for_moto(graph: ResourceGraph) -> tuple[ResourceGraph, list[str]]:
-    """The graph with the bucket-policy statements moto would misjudge left out.
-
-    moto applies a bucket policy's Deny statements while ignoring their conditions and
-    principals, so a conditional Deny (the data perimeter, "uploads must use the
-    product key") refuses every request. Those statements are decided by evaluation
-    instead; their Sids are returned so the result can say so.
-    """
+    """The graph with the bucket-policy statements moto would misjudge left out (`for_moto`);
+    what they decide is evaluated instead, and their Sids are returned so the result says so."""
     dropped: list[str] = []
     data = graph.as_dict()
     for resource in data["resources"]:
-        if resource["type"] != "aws:s3/bucketPolicy:BucketPolicy":
-            continue
-        document = json.loads(resource["inputs"]["policy"])
-        keep = []
-        for statement in document["Statement"]:
-            if statement.get("Effect") == "Deny" and statement.get("Condition"):
-                dropped.append(statement.get("Sid", "?"))
-            else:
-                keep.append(statement)
-        resource["inputs"]["policy"] = json.dumps({**document, "Statement": keep})
+        if resource["type"] == "aws:s3/bucketPolicy:BucketPolicy":
+            document, left_out = for_moto(json.loads(resource["inputs"]["policy"]))
+            resource["inputs"]["policy"] = json.dumps(document)
+            dropped += left_out
     return ResourceGraph.from_dict(data), dropped
 
 
