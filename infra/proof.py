@@ -19,6 +19,7 @@ detail says which). Expectations come from the request and the platform config a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
@@ -137,7 +138,7 @@ def _for_moto(graph: ResourceGraph) -> tuple[ResourceGraph, list[str]]:
     """The graph with the bucket-policy statements moto would misjudge left out (`for_moto`);
     what they decide is evaluated instead, and their Sids are returned so the result says so."""
     dropped: list[str] = []
-    data = graph.as_dict()
+    data = copy.deepcopy(graph.as_dict())  # as_dict shares the inputs: never edit the caller's graph
     for resource in data["resources"]:
         if resource["type"] == "aws:s3/bucketPolicy:BucketPolicy":
             document, left_out = for_moto(json.loads(resource["inputs"]["policy"]))
