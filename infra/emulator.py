@@ -37,6 +37,7 @@ SERVICE_OF_TYPE = {
     "aws:athena": "athena",
 }
 ALL_SERVICES = frozenset(SERVICE_OF_TYPE.values())
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 LOCALSTACK_COMMUNITY_SERVICES = frozenset({"s3", "kms", "iam", "sts"})
 
 
@@ -656,7 +657,14 @@ def apply_graph(
     """
     applier = _Applier(target)
     result = ApplyResult(values=applier.values)
-    for resource in order(graph):
+    # Bucket policies last: nothing depends on them, and an emulator that judges their
+    # conditional Denies without the request's context would refuse the deployer's own
+    # uploads (the job script) made after them.
+    resources = order(graph)
+    resources = [r for r in resources if r.type != BUCKET_POLICY] + [
+        r for r in resources if r.type == BUCKET_POLICY
+    ]
+    for resource in resources:
         service = service_of(resource.type)
         apply = APPLIERS.get(resource.type)
         if apply is None:
