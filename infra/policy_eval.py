@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -278,7 +278,7 @@ def authorize(
     action: str,
     resource: str,
     principal: str,
-    identity: list[Mapping[str, Any]],
+    identity: Sequence[Mapping[str, Any]],
     boundary: Mapping[str, Any] | None = None,
     resource_policy: Mapping[str, Any] | None = None,
     key_policy: bool = False,
