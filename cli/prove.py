@@ -15,8 +15,8 @@ from cli.options import OutputOption, PlatformOption, RequestArgument
 if TYPE_CHECKING:
     from infra.proof import ProofResult
 
-OPERATIONS = ("read", "list", "write", "delete", "bucket-policy-read", "catalog-read", "decrypt")
-HEADERS = ("read", "list", "write", "del", "policy", "catalog", "decrypt")
+OPERATIONS = ("read", "head", "list", "write", "multipart", "delete", "catalog-read", "decrypt")
+HEADERS = ("read", "head", "list", "write", "mpu", "del", "catalog", "decrypt")
 
 
 def prove(

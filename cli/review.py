@@ -245,6 +245,11 @@ def render_markdown(result: ReviewResult) -> str:
     ]
     if result.blockers:
         lines += ["### ⛔ Blockers", ""] + [f"- {b}" for b in result.blockers] + [""]
+    if result.warnings:
+        lines += ["### ⚠ Warnings", ""] + [f"- {w}" for w in result.warnings] + [""]
+    if result.break_glass:
+        lines += ["### Break-glass principals (exempt from the data perimeter)", ""]
+        lines += [f"- `{p}`" for p in result.break_glass] + [""]
     lines += ["### Contract", ""]
     if result.contract:
         lines += ["| port | change | breaking | consumers affected |", "|---|---|---|---|"]

@@ -86,9 +86,7 @@ def destroy_target(
     engine.ready()
     try:
         with progress:
-            if delete_data:
-                engine.up(target)  # lets the provider empty the buckets on delete
-            report = engine.destroy(target)
+            report = engine.destroy(target, delete_data=delete_data)
     except StackMissing as e:
         if machine:
             print_json(

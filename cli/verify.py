@@ -98,7 +98,7 @@ def emulate(
 
     Example: mesh emulate examples/products/sales-orders.yaml --env local --endpoint-url http://127.0.0.1:4566
     """
-    from infra.aws.emulator import Target, apply_graph, require_loopback
+    from infra.aws.emulator import Target, apply_graph, is_moto, require_loopback
     from infra.synth import synthesize_spec
     from infra.timetodata import record_emulated_apply
     from infra.validation import load_spec
@@ -110,17 +110,29 @@ def emulate(
         endpoint_url=endpoint_url,
         region=spec.require_aws().region,
         services=frozenset(s.strip() for s in services.split(",")),
+        moto=is_moto(endpoint_url),
     )
     graph = synthesize_spec(spec)
     with err.status(f"Applying {len(graph.cloud_resources())} resources to {endpoint_url}…"):
         result = apply_graph(graph, target)
     # `mesh health` reads this as the stack's provisioning time (an emulator has no stack history).
     record_emulated_apply(loaded.path.parent, spec.platform_environment, spec.stack, datetime.now(UTC))
+    marks = {"created": "[green]+[/]", "updated": "[yellow]~[/]"}
     for applied in result.applied:
-        mark = "[green]+[/]" if applied.status == "created" else "[dim]–[/]"
+        mark = marks.get(applied.status, "[dim]–[/]")
         reason = f" [dim]({escape(applied.reason)})[/]" if applied.reason else ""
         out.print(f"{mark} {escape(applied.type)} {escape(applied.name)}{reason}")
-    out.print(f"{len(result.created)} created, {len(result.skipped)} skipped on {escape(endpoint_url)}.")
+    for withheld in result.withheld:
+        err.print(f"[yellow]not handed over:[/] {escape(withheld)}")
+    if result.withheld:
+        err.print(
+            "moto cannot hold these statements faithfully; the rest is applied so granted callers can work. "
+            "`mesh prove` evaluates what they decide, and `mesh verify` reports them as drift."
+        )
+    out.print(
+        f"{len(result.created)} created, {len(result.updated)} updated, {len(result.skipped)} skipped "
+        f"on {escape(endpoint_url)}."
+    )
 
 
 def _require_aws(cloud: str, file: Path) -> None:

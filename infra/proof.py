@@ -1,16 +1,26 @@
 """The access proof: who can do what to each output port, expected against observed.
 
-The product is applied to in-process moto with IAM enforcement on. For each principal
-(the producer role, each consumer domain's role, a role of an unrelated domain, an
-anonymous caller) and each output port, real S3 requests are made: read an object,
-list the port's prefix, write, delete. moto enforces identity policies on S3, so those
-cells are *executed*. What moto does not enforce — bucket policies, key policies,
-permissions boundaries, Glue resource scoping — is decided by evaluating the policy
-documents, and those cells say *evaluated*. Expectations come from the request alone.
+The product is applied to in-process moto with IAM enforcement on. The callers: the
+producer role, each consumer domain's role, a role of an unrelated domain, a broad
+identity of the same account (`s3:*` and `kms:*` on `*`), an administrator (`*` on
+`*`), each break-glass principal of the platform config, and an anonymous caller. For
+each caller and output port, real S3 requests are made: read an object, HEAD the bare
+key `data/<port>` (as directory-reading clients do), list the port's prefix, write
+without an encryption header (the bucket default applies), a multipart upload, delete.
+
+moto enforces identity policies on S3 but not bucket policies' conditions, key
+policies or permissions boundaries. So every request is also decided by evaluating
+the documents AWS would read (`infra.model.policy_eval.authorize`: identity policies,
+boundary, bucket policy, and for reads and writes the key policy), and a cell is
+allowed only when both agree that it is. A cell is *executed* when moto's answer is
+the verdict, *evaluated* when a document moto does not enforce decided it (its
+detail says which). Expectations come from the request and the platform config alone.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,18 +32,30 @@ from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
 from infra.aws import types as aws_types
-from infra.aws.emulator import ApplyResult, Target, apply_graph, rewrite_account
+from infra.aws.emulator import ApplyResult, Target, apply_graph, for_moto, rewrite_account
 from infra.model.graph import ResourceGraph
+from infra.model.policy_eval import Decision, authorize, evaluate
 from infra.model.spec import ProductSpec
-from infra.policy_eval import Decision, evaluate
 
 MOTO_ACCOUNT = "123456789012"
 EXECUTED = "executed"
 EVALUATED = "evaluated"
-S3_OPERATIONS = ("read", "list", "write", "delete")
+S3_OPERATIONS = ("read", "head", "list", "write", "multipart", "delete")
+READ_OPERATIONS = ("read", "head", "list", "decrypt", "catalog-read")
 ANONYMOUS = "anonymous"
 UNRELATED = "unrelated"
 PRODUCER = "producer"
+BROAD = "broad-identity"
+ADMINISTRATOR = "administrator"
+BREAK_GLASS = "break-glass"
+BROAD_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "BroadData", "Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}],
+}
+ADMINISTRATOR_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Administrator", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 @dataclass(frozen=True)
@@ -94,19 +116,17 @@ class ProofResult:
 
 
 def expected_access(spec: ProductSpec, principal: str, port: str, operation: str) -> bool:
-    """What the request grants: the producer everything, consumers read and list their ports."""
-    if principal == PRODUCER:
+    """What the request and the platform config grant: the producer and the break-glass
+    principals everything, consumers read their granted ports, everyone else no data
+    (an administrator still reads the catalog's table definitions)."""
+    if principal == PRODUCER or principal.startswith(BREAK_GLASS):
         return True
+    if principal == ADMINISTRATOR and operation == "catalog-read":
+        return True  # table definitions are metadata, outside the data perimeter (see README)
     grant = next((g for g in spec.grants if g.domain == principal), None)
     if grant is None:
         return False
-    return port in grant.ports and operation in (
-        "read",
-        "list",
-        "decrypt",
-        "catalog-read",
-        "bucket-policy-read",
-    )
+    return (port in grant.ports or port == "*") and operation in READ_OPERATIONS
 
 
 def unrelated_domain(spec: ProductSpec, registered: list[str]) -> str:
@@ -119,56 +139,82 @@ def unrelated_domain(spec: ProductSpec, registered: list[str]) -> str:
 
 
 def _for_moto(graph: ResourceGraph) -> tuple[ResourceGraph, list[str]]:
-    """The graph with the bucket-policy statements moto would misjudge left out.
-
-    moto evaluates a bucket policy's conditions without the request's context (headers,
-    transport), so a conditional Deny such as "uploads must use the product key" matches
-    every upload. Those statements are decided by evaluation instead; their Sids are
-    returned so the result can say so.
-    """
+    """The graph with the bucket-policy statements moto would misjudge left out (`for_moto`);
+    what they decide is evaluated instead, and their Sids are returned so the result says so."""
     dropped: list[str] = []
-    data = graph.as_dict()
+    data = copy.deepcopy(graph.as_dict())  # as_dict shares the inputs: never edit the caller's graph
     for resource in data["resources"]:
-        if resource["type"] != aws_types.BUCKET_POLICY.token:
-            continue
-        document = json.loads(resource["inputs"]["policy"])
-        keep = []
-        for statement in document["Statement"]:
-            if statement.get("Effect") == "Deny" and statement.get("Condition"):
-                dropped.append(statement.get("Sid", "?"))
-            else:
-                keep.append(statement)
-        resource["inputs"]["policy"] = json.dumps({**document, "Statement": keep})
+        if resource["type"] == aws_types.BUCKET_POLICY.token:
+            document, left_out = for_moto(json.loads(resource["inputs"]["policy"]))
+            resource["inputs"]["policy"] = json.dumps(document)
+            dropped += left_out
     return ResourceGraph.from_dict(data), dropped
+
+
+def _key(port_prefix: str, operation: str, principal: str) -> str:
+    if operation == "read":
+        return f"{port_prefix}proof-seed.txt"
+    if operation == "head":
+        return port_prefix.rstrip("/")
+    if operation == "delete":
+        return f"{port_prefix}proof-delete-{principal}.txt"
+    return f"{port_prefix}proof-{operation}-by-{principal}.txt"
 
 
 def _s3_request(
     client: Any, operation: str, bucket: str, port_prefix: str, principal: str
 ) -> tuple[bool, str]:
-    key = f"{port_prefix}proof-seed.txt"
+    """Make one request; (allowed, what came back). A 404 on HEAD is an allowed request."""
+    key = _key(port_prefix, operation, principal)
     try:
         if operation == "read":
             client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        elif operation == "head":
+            client.head_object(Bucket=bucket, Key=key)
         elif operation == "list":
             client.list_objects_v2(Bucket=bucket, Prefix=port_prefix)
         elif operation == "write":
-            client.put_object(
+            client.put_object(Bucket=bucket, Key=key, Body=b"x")  # no header: the bucket default applies
+        elif operation == "multipart":
+            upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+            part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x")
+            client.complete_multipart_upload(
                 Bucket=bucket,
-                Key=f"{port_prefix}proof-by-{principal}.txt",
-                Body=b"x",
-                ServerSideEncryption="aws:kms",
+                Key=key,
+                UploadId=upload,
+                MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
             )
         else:
-            client.delete_object(Bucket=bucket, Key=f"{port_prefix}proof-delete-{principal}.txt")
+            client.delete_object(Bucket=bucket, Key=key)
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "")
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        if operation == "head" and code in ("404", "NoSuchKey", "NotFound"):
+            return True, "not found (allowed)"
         return False, code
     return True, "allowed"
 
 
-def _identity_documents(
-    graph: ResourceGraph, role_name: str
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _s3_requests(
+    operation: str, bucket_arn: str, prefix: str, principal: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The (action, resource, context) AWS authorizes for one operation (a multipart upload is several)."""
+    secure: dict[str, Any] = {"aws:SecureTransport": "true"}
+    key = f"{bucket_arn}/{_key(prefix, operation, principal)}"
+    if operation in ("read", "head"):
+        return [("s3:GetObject", key, secure)]
+    if operation == "list":
+        return [("s3:ListBucket", bucket_arn, secure | {"s3:prefix": prefix})]
+    if operation == "write":
+        return [("s3:PutObject", key, secure)]
+    if operation == "multipart":
+        return [("s3:PutObject", key, secure), ("s3:ListMultipartUploadParts", key, secure)]
+    return [("s3:DeleteObject", key, secure)]
+
+
+Documents = tuple[list[dict[str, Any]], dict[str, Any] | None]
+
+
+def _identity_documents(graph: ResourceGraph, role_name: str) -> Documents:
     inline = [
         r.policy() for r in graph.of_type(aws_types.ROLE_POLICY.token) if r.inputs.get("role") == role_name
     ]
@@ -184,48 +230,29 @@ def _identity_documents(
     return [d for d in inline if d is not None], boundary
 
 
-def _effective(
-    documents: list[dict[str, Any]],
-    boundary: dict[str, Any] | None,
-    *,
-    action: str,
-    resource: str,
-    context: dict[str, Any],
-) -> Decision:
-    """Identity policies intersected with the boundary."""
-    verdicts = [evaluate(d, action=action, resource=resource, context=context) for d in documents]
-    denied = next((v for v in verdicts if v.explicit_deny), None)
-    if denied:
-        return denied
-    allowed = next((v for v in verdicts if v.allowed), None)
-    if allowed is None:
-        return Decision(False, None)
-    if (
-        boundary is not None
-        and not evaluate(boundary, action=action, resource=resource, context=context).allowed
-    ):
-        return Decision(False, "permissions boundary")
-    return allowed
+def _only(graph: ResourceGraph, type_: str) -> dict[str, Any] | None:
+    found = [r.policy() for r in graph.of_type(type_)]
+    return found[0] if found else None
 
 
-def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[str]) -> ProofResult:
-    """Apply the product to in-process moto and fill the access matrix."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class _Caller:
+    name: str
+    arn: str | None  # None: unsigned
+    role: str | None  # the role created in moto for callers outside the product
+    documents: Documents
+
+
+def _callers(spec: ProductSpec, graph: ResourceGraph, registered: list[str]) -> list[_Caller]:
     aws = spec.require_aws()
-    region = aws.region
-    graph = rewrite_account(graph, aws.account, MOTO_ACCOUNT)
-    bucket = aws.bucket
-    bucket_arn = f"arn:aws:s3:::{bucket}"
-    result = ProofResult(product=f"{spec.domain}/{spec.product}", stack=spec.stack)
-    other = unrelated_domain(spec, registered_domains)
-    role_arn = {PRODUCER: f"arn:aws:iam::{MOTO_ACCOUNT}:role{aws.role_path}{aws.producer_role}"} | {
-        g.domain: f"arn:aws:iam::{MOTO_ACCOUNT}:role{aws.role_path}{g.aws_role}" for g in spec.grants
+    arn = {PRODUCER: aws.role_arn(aws.producer_role)} | {
+        g.domain: aws.role_arn(g.aws_role) for g in spec.grants
     }
-    role_name = {PRODUCER: aws.producer_role} | {g.domain: g.aws_role for g in spec.grants}
-    role_name[other] = f"{spec.organization}-{spec.environment}-{other}-unrelated-reader"
-    role_arn[other] = f"arn:aws:iam::{MOTO_ACCOUNT}:role/{role_name[other]}"
-    principals = [PRODUCER, *(g.domain for g in spec.grants), other, ANONYMOUS]
-    target = Target(region=region)
+    callers = [_Caller(PRODUCER, arn[PRODUCER], None, _identity_documents(graph, aws.producer_role))]
+    callers += [
+        _Caller(g.domain, arn[g.domain], None, _identity_documents(graph, g.aws_role)) for g in spec.grants
+    ]
+    other = unrelated_domain(spec, registered)
     own = f"arn:aws:s3:::{spec.organization}-{spec.environment}-{other}-*"
     unrelated_policy = {
         "Version": "2012-10-17",
@@ -239,257 +266,253 @@ def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[s
         ],
     }
 
-    moto_graph, evaluated_only = _for_moto(graph)
-    full_bucket_policy = next((r.policy() for r in graph.of_type(aws_types.BUCKET_POLICY.token)), None) or {
-        "Statement": []
+    def outside(name: str, role: str, policy: dict[str, Any]) -> _Caller:
+        return _Caller(name, f"arn:aws:iam::{MOTO_ACCOUNT}:role/{role}", role, ([policy], None))
+
+    base = f"{spec.organization}-{spec.environment}"
+    callers += [
+        outside(other, f"{base}-{other}-unrelated-reader", unrelated_policy),
+        outside(BROAD, f"{base}-broad-data-engineer", BROAD_POLICY),
+        outside(ADMINISTRATOR, f"{base}-administrator", ADMINISTRATOR_POLICY),
+    ]
+    for index, glass in enumerate((a for a in spec.break_glass_aws if ":role/" in a), start=1):
+        name = f"{BREAK_GLASS}-{index}" if len(spec.break_glass_aws) > 1 else BREAK_GLASS
+        callers.append(_Caller(name, glass, None, ([ADMINISTRATOR_POLICY], None)))
+    callers.append(_Caller(ANONYMOUS, None, None, ([], None)))
+    return callers
+
+
+def _trust_account() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{MOTO_ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def _create_outside_role(iam: Any, arn: str, policy: dict[str, Any]) -> None:
+    """A role outside the product (unrelated, broad, administrator, break-glass) in moto."""
+    path_and_name = arn.split(":role", 1)[1]
+    path, _, name = path_and_name.rpartition("/")
+    iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=_trust_account())
+    iam.put_role_policy(RoleName=name, PolicyName="own-access", PolicyDocument=json.dumps(policy))
+
+
+def _evaluate(
+    caller: _Caller,
+    operation: str,
+    *,
+    bucket_arn: str,
+    prefix: str,
+    bucket_policy: dict[str, Any] | None,
+    key_policy: dict[str, Any] | None,
+    key: _Key,
+) -> Decision:
+    """What AWS would decide from the documents: S3 authorization, then the key for the data."""
+    identity, boundary = caller.documents
+    granted = Decision(False, None)
+    for action, resource, context in _s3_requests(operation, bucket_arn, prefix, caller.name):
+        if caller.arn is None:
+            decision = evaluate(bucket_policy or {}, action=action, resource=resource, context=context)
+        else:
+            decision = authorize(
+                action=action,
+                resource=resource,
+                principal=caller.arn,
+                identity=identity,
+                boundary=boundary,
+                resource_policy=bucket_policy,
+                context=context,
+            )
+        if not decision.allowed:
+            return decision
+        granted = granted if granted.allowed else decision
+    if operation in ("read", "write", "multipart") and key_policy is not None:
+        # S3 decrypts and encrypts the object's data key as the caller, through S3.
+        kms_action = "kms:Decrypt" if operation == "read" else "kms:GenerateDataKey"
+        decision = _key_decision(caller, kms_action, key_policy, key, via_s3=True)
+        if not decision.allowed:
+            return decision
+    return granted
+
+
+def _key_decision(
+    caller: _Caller, action: str, key_policy: dict[str, Any], key: _Key, *, via_s3: bool
+) -> Decision:
+    if caller.arn is None:
+        return Decision(False, "unsigned callers cannot use a KMS key")
+    identity, boundary = caller.documents
+    context: dict[str, Any] = {"kms:ResourceAliases": [key.alias]}
+    if via_s3:
+        context["kms:ViaService"] = key.via
+    return authorize(
+        action=action,
+        resource=key.arn,
+        principal=caller.arn,
+        identity=identity,
+        boundary=boundary,
+        resource_policy=key_policy,
+        key_policy=True,
+        context=context,
+    )
+
+
+@dataclass(frozen=True)
+class _Key:
+    arn: str
+    alias: str
+    via: str  # kms:ViaService when S3 uses the key for the caller
+
+
+def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[str]) -> ProofResult:
+    """Apply the product to in-process moto and fill the access matrix."""
+    started = time.perf_counter()
+    graph = rewrite_account(graph, spec.require_aws().account, MOTO_ACCOUNT)
+    spec = _in_moto_account(spec)
+    aws = spec.require_aws()
+    region = aws.region
+    bucket = aws.bucket
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    result = ProofResult(product=f"{spec.domain}/{spec.product}", stack=spec.stack)
+    callers = _callers(spec, graph, registered_domains)
+    target = Target(region=region)
+    bucket_policy = _only(graph, aws_types.BUCKET_POLICY.token)
+    key_policy = _only(graph, aws_types.KEY_POLICY.token)
+
+    bucket_grants = {
+        st.get("Sid") for st in (bucket_policy or {}).get("Statement", []) if st.get("Effect") == "Allow"
     }
+    moto_graph, evaluated_only = _for_moto(graph)
     result.notes = [
-        f"bucket policy statement {sid} is evaluated, not executed: moto judges bucket-policy conditions without the request's context"
+        f"bucket policy statement {sid} is evaluated, not executed: moto applies Deny statements without their conditions"
         for sid in evaluated_only
     ]
     with mock_aws():
         with disable_iam_authentication():
             applied: ApplyResult = apply_graph(moto_graph, target)
             result.skipped = [f"{a.name}: {a.reason}" for a in applied.skipped]
+            key = _Key(
+                arn=next((v for k, v in applied.values.items() if k.endswith(".arn>")), "*"),
+                alias=aws.kms_alias,
+                via=f"s3.{region}.amazonaws.com",
+            )
             session = target.session()
             iam, s3, sts = (target.client(s, session) for s in ("iam", "s3", "sts"))
-            # A role of an unrelated domain: it reads its own domain's data, nothing of ours.
-            iam.create_role(
-                RoleName=role_name[other],
-                AssumeRolePolicyDocument=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"AWS": f"arn:aws:iam::{MOTO_ACCOUNT}:root"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ],
-                    }
-                ),
-            )
-            iam.put_role_policy(
-                RoleName=role_name[other],
-                PolicyName="own-domain",
-                PolicyDocument=json.dumps(unrelated_policy),
-            )
+            for caller in callers:
+                if caller.arn is not None and (caller.role or caller.name.startswith(BREAK_GLASS)):
+                    _create_outside_role(iam, caller.arn, caller.documents[0][0])
             for port in spec.ports:
-                s3.put_object(
-                    Bucket=bucket,
-                    Key=f"{port.prefix}proof-seed.txt",
-                    Body=b"seed",
-                    ServerSideEncryption="aws:kms",
-                )
-                for principal in principals:
-                    s3.put_object(
-                        Bucket=bucket,
-                        Key=f"{port.prefix}proof-delete-{principal}.txt",
-                        Body=b"seed",
-                        ServerSideEncryption="aws:kms",
-                    )
+                s3.put_object(Bucket=bucket, Key=f"{port.prefix}proof-seed.txt", Body=b"seed")
+                for caller in callers:
+                    s3.put_object(Bucket=bucket, Key=_key(port.prefix, "delete", caller.name), Body=b"seed")
             clients: dict[str, Any] = {}
-            for principal in principals:
-                if principal == ANONYMOUS:
+            for caller in callers:
+                if caller.arn is None:
                     continue
-                creds = sts.assume_role(
-                    RoleArn=role_arn[principal], RoleSessionName=f"mesh-proof-{principal}"
-                )["Credentials"]
-                clients[principal] = boto3.client(
+                creds = sts.assume_role(RoleArn=caller.arn, RoleSessionName=f"mesh-proof-{caller.name}")[
+                    "Credentials"
+                ]
+                clients[caller.name] = boto3.client(
                     "s3",
                     region_name=region,
                     aws_access_key_id=creds["AccessKeyId"],
                     aws_secret_access_key=creds["SecretAccessKey"],
                     aws_session_token=creds["SessionToken"],
                 )
-        documents = {
-            p: _identity_documents(graph, role_name[p]) for p in principals if p not in (ANONYMOUS, other)
-        }
-        documents[other] = ([unrelated_policy], None)
 
         with enable_iam_authentication():
-            for principal in principals:
+            for caller in callers:
                 for port in spec.ports:
                     for operation in S3_OPERATIONS:
-                        if operation == "list" and principal != ANONYMOUS:
-                            # moto does not judge the s3:prefix condition of ListBucket; evaluate it.
-                            action, resource, context = _s3_action(
-                                operation, bucket_arn, port.prefix, principal
-                            )
-                            decision = _effective(
-                                *documents[principal], action=action, resource=resource, context=context
-                            )
-                            result.cells.append(
-                                Cell(
-                                    principal,
-                                    port.name,
-                                    operation,
-                                    expected_access(spec, principal, port.name, operation),
-                                    decision.allowed,
-                                    EVALUATED,
-                                    decision.statement,
-                                    "identity policy ∩ boundary (moto ignores s3:prefix conditions)",
-                                )
-                            )
-                            continue
-                        if principal == ANONYMOUS:
-                            # moto cannot serve unsigned requests in-process; decide them on the bucket policy.
-                            action, resource, context = _s3_action(
-                                operation, bucket_arn, port.prefix, principal
-                            )
-                            decision = evaluate(
-                                full_bucket_policy,
-                                action=action,
-                                resource=resource,
-                                principal=None,
-                                context=context | {"aws:SecureTransport": "true"},
-                            )
-                            result.cells.append(
-                                Cell(
-                                    principal,
-                                    port.name,
-                                    operation,
-                                    False,
-                                    decision.allowed,
-                                    EVALUATED,
-                                    decision.statement,
-                                    "unsigned request against the bucket policy",
-                                )
-                            )
-                            continue
-                        observed, code = _s3_request(
-                            clients[principal], operation, bucket, port.prefix, principal
+                        expected = expected_access(spec, caller.name, port.name, operation)
+                        decision = _evaluate(
+                            caller,
+                            operation,
+                            bucket_arn=bucket_arn,
+                            prefix=port.prefix,
+                            bucket_policy=bucket_policy,
+                            key_policy=key_policy,
+                            key=key,
                         )
-                        statement = None
-                        if principal in documents:
-                            action, resource, context = _s3_action(
-                                operation, bucket_arn, port.prefix, principal
-                            )
-                            statement = _effective(
-                                *documents[principal], action=action, resource=resource, context=context
-                            ).statement
-                        result.cells.append(
-                            Cell(
-                                principal,
-                                port.name,
-                                operation,
-                                expected_access(spec, principal, port.name, operation),
-                                observed,
-                                EXECUTED,
-                                statement,
-                                code,
-                            )
+                        if caller.arn is None:
+                            # moto cannot serve unsigned requests in-process: decided on the bucket policy.
+                            result.cells.append(
+                                Cell(caller.name, port.name, operation, expected, decision.allowed, EVALUATED,
+                                     decision.statement, "unsigned request against the bucket policy")
+                            )  # fmt: skip
+                            continue
+                        executed, code = _s3_request(
+                            clients[caller.name], operation, bucket, port.prefix, caller.name
                         )
+                        if executed and not decision.allowed:
+                            result.cells.append(
+                                Cell(caller.name, port.name, operation, expected, False, EVALUATED,
+                                     decision.statement, f"moto allowed it; denied by {decision.statement or 'no statement granting it'}, which moto does not enforce")
+                            )  # fmt: skip
+                        elif not executed and decision.allowed and decision.statement in bucket_grants:
+                            result.cells.append(
+                                Cell(caller.name, port.name, operation, expected, True, EVALUATED,
+                                     decision.statement, f"moto refused it ({code}); the bucket policy's {decision.statement} grants it, which moto does not apply")
+                            )  # fmt: skip
+                        else:
+                            result.cells.append(
+                                Cell(caller.name, port.name, operation, expected, executed, EXECUTED,
+                                     decision.statement, code)
+                            )  # fmt: skip
 
-    result.cells += _evaluated_cells(spec, graph, principals, role_arn, documents, bucket_arn)
+    result.cells += _evaluated_cells(spec, callers, key_policy, key)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _s3_action(
-    operation: str, bucket_arn: str, prefix: str, principal: str
-) -> tuple[str, str, dict[str, Any]]:
-    if operation == "read":
-        return "s3:GetObject", f"{bucket_arn}/{prefix}proof-seed.txt", {}
-    if operation == "list":
-        return "s3:ListBucket", bucket_arn, {"s3:prefix": prefix}
-    if operation == "write":
-        return (
-            "s3:PutObject",
-            f"{bucket_arn}/{prefix}proof-by-{principal}.txt",
-            {"s3:x-amz-server-side-encryption": "aws:kms"},
-        )
-    return "s3:DeleteObject", f"{bucket_arn}/{prefix}proof-delete-{principal}.txt", {}
+def _in_moto_account(spec: ProductSpec) -> ProductSpec:
+    """The spec in moto's account (its role and break-glass ARNs), as the rewritten graph has them."""
+    aws = spec.require_aws()
+    return dataclasses.replace(
+        spec,
+        aws=dataclasses.replace(aws, account=MOTO_ACCOUNT),
+        break_glass_aws=tuple(
+            a.replace(f":{aws.account}:", f":{MOTO_ACCOUNT}:") for a in spec.break_glass_aws
+        ),
+    )
 
 
 def _evaluated_cells(
-    spec: ProductSpec,
-    graph: ResourceGraph,
-    principals: list[str],
-    role_arn: dict[str, str],
-    documents: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]],
-    bucket_arn: str,
+    spec: ProductSpec, callers: list[_Caller], key_policy: dict[str, Any] | None, key: _Key
 ) -> list[Cell]:
     aws = spec.require_aws()
-    (bucket_policy,) = [r.policy() for r in graph.of_type(aws_types.BUCKET_POLICY.token)] or [None]
-    (key_policy,) = [r.policy() for r in graph.of_type(aws_types.KEY_POLICY.token)] or [None]
-    key_arn = (
-        next((r.inputs.get("kmsKeyId") for r in graph.of_type(aws_types.BUCKET_OBJECT.token)), "*") or "*"
-    )
-    secure = {"aws:SecureTransport": "true"}
     cells: list[Cell] = []
-    for principal in principals:
-        arn = None if principal == ANONYMOUS else role_arn[principal]
+    for caller in callers:
         for port in spec.ports:
-            expected = expected_access(spec, principal, port.name, "read")
-            resource = f"{bucket_arn}/{port.prefix}part-0000.parquet"
-            if bucket_policy is not None:
-                decision = evaluate(
-                    bucket_policy, action="s3:GetObject", resource=resource, principal=arn, context=secure
-                )
-                cells.append(
-                    Cell(
-                        principal,
-                        port.name,
-                        "bucket-policy-read",
-                        expected,
-                        decision.allowed,
-                        EVALUATED,
-                        decision.statement,
-                        "bucket policy",
-                    )
-                )
-            if principal in documents:
-                table = f"arn:aws:glue:{aws.region}:{MOTO_ACCOUNT}:table/{aws.glue_database}/{port.table}"
-                decision = _effective(
-                    *documents[principal], action="glue:GetTable", resource=table, context={}
-                )
-                cells.append(
-                    Cell(
-                        principal,
-                        port.name,
-                        "catalog-read",
-                        expected,
-                        decision.allowed,
-                        EVALUATED,
-                        decision.statement,
-                        "identity policy ∩ boundary",
-                    )
-                )
+            expected = expected_access(spec, caller.name, port.name, "catalog-read")
+            table = f"arn:aws:glue:{aws.region}:{MOTO_ACCOUNT}:table/{aws.glue_database}/{port.table}"
+            if caller.arn is None:
+                decision = Decision(False, None)
+                detail = "unsigned callers have no identity policy"
             else:
-                cells.append(
-                    Cell(
-                        principal,
-                        port.name,
-                        "catalog-read",
-                        expected,
-                        False,
-                        EVALUATED,
-                        None,
-                        "unsigned callers have no identity policy",
-                    )
+                identity, boundary = caller.documents
+                decision = authorize(
+                    action="glue:GetTable",
+                    resource=table,
+                    principal=caller.arn,
+                    identity=identity,
+                    boundary=boundary,
                 )
-        if key_policy is not None:
-            decision = evaluate(key_policy, action="kms:Decrypt", resource="*", principal=arn, context={})
-            aliases = {"kms:ResourceAliases": [aws.kms_alias]}
-            identity = (
-                _effective(*documents[principal], action="kms:Decrypt", resource=key_arn, context=aliases)
-                if principal in documents
-                else Decision(False, None)
-            )
-            allowed = decision.allowed and identity.allowed
-            expected = principal == PRODUCER or any(g.domain == principal for g in spec.grants)
-            statement = decision.statement if not decision.allowed else identity.statement
+                detail = "identity policy ∩ boundary (moto compares Glue resources against *)"
             cells.append(
-                Cell(
-                    principal,
-                    "*",
-                    "decrypt",
-                    expected,
-                    allowed,
-                    EVALUATED,
-                    statement,
-                    "key policy and identity policy",
-                )
-            )
+                Cell(caller.name, port.name, "catalog-read", expected, decision.allowed, EVALUATED, decision.statement, detail)
+            )  # fmt: skip
+        if key_policy is not None:
+            decision = _key_decision(caller, "kms:Decrypt", key_policy, key, via_s3=False)
+            cells.append(
+                Cell(caller.name, "*", "decrypt", expected_access(spec, caller.name, "*", "decrypt"),
+                     decision.allowed, EVALUATED, decision.statement, "key policy, identity policy and boundary")
+            )  # fmt: skip
     return cells

@@ -138,6 +138,8 @@ class ReviewResult:
     proof: Any | None = None  # infra.proof.ProofResult for AWS products
     notes: list[str] = field(default_factory=list)
     live: list[str] | None = None
+    warnings: list[str] = field(default_factory=list)  # every validation warning of the head request
+    break_glass: list[str] = field(default_factory=list)  # principals exempt from the data perimeter
 
     @property
     def blockers(self) -> list[str]:
@@ -206,6 +208,8 @@ class ReviewResult:
             "proof": self.proof.as_dict() if self.proof is not None else None,
             "notes": self.notes,
             "live": self.live,
+            "warnings": self.warnings,
+            "breakGlass": self.break_glass,
         }
 
 
@@ -580,4 +584,6 @@ def review(
         guardrails=head.guardrails,
         proof=proof,
         notes=notes,
+        warnings=[str(w) for w in head.warnings],
+        break_glass=sorted({*head.spec.break_glass_aws, *head.spec.break_glass_gcp}),
     )

@@ -4,7 +4,6 @@ and key policies that grant exactly what those roles' identity policies grant.""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,9 +21,6 @@ class ProductAccessArgs:
     bucket: pulumi.Resource  # names come from the spec; the bucket is what to wait for
     key_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
-    # Objects the deployer writes into the bucket (the port prefixes): the bucket policy's
-    # perimeter denies the deployer, so it is applied after them.
-    bucket_objects: Sequence[pulumi.Resource] = ()
 
 
 class ProductAccess(pulumi.ComponentResource):
@@ -76,13 +72,20 @@ class ProductAccess(pulumi.ComponentResource):
         }
         roles = [self.producer_role, *self.consumer_roles.values()]
 
+        # The identity running the deployment, as `aws:PrincipalArn` sees it (a role's ARN,
+        # not its session's): the perimeter spares it outside the data prefixes only.
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        deployer = aws.iam.get_session_context_output(
+            arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).issuer_arn
+
         # Bucket and key policies name the roles, and AWS checks that named principals exist.
         after_roles = pulumi.ResourceOptions(parent=self, depends_on=roles)
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=names.bucket,
-            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket, *args.bucket_objects]),
+            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn, deployer)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
         )
         self.key_policy = aws.kms.KeyPolicy(
             f"{name}-key-policy",

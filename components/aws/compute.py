@@ -75,8 +75,9 @@ class ProductCompute(pulumi.ComponentResource):
                 key=transform.script_key,
                 source=pulumi.FileAsset(str(transform.entrypoint)),
                 content_type="text/x-python",
-                server_side_encryption="aws:kms",
-                kms_key_id=args.key_arn,
+                # Job code, not data: the deployer uploads it and may not use the product key,
+                # which only the product's roles use (the data perimeter).
+                server_side_encryption="AES256",
                 tags=tags,
                 opts=on_bucket,
             )

@@ -2,21 +2,57 @@
 
 Every document is built here from the resolved spec, so the components, the
 guardrails and the access proof read one source. Statement ids (`Sid`) are stable:
-a failed check names the statement at fault. `key_arn` may be a `pulumi.Output`; the
-components serialise documents with `pulumi.Output.json_dumps`.
+a failed check names the statement at fault. `key_arn` (and the deployer's ARN) may be a
+`pulumi.Output`; the components serialise documents with `pulumi.Output.json_dumps`.
+
+The data perimeter: the bucket policy denies every object and list action to any
+principal that is not one of the product's roles or a break-glass principal of the
+platform config, by `aws:PrincipalArn` (never `NotPrincipal`, which AWS applies to every
+principal that has a permissions boundary, as every mesh role has). The identity that
+deploys the stack is spared only outside the data prefixes (it uploads the job script),
+and is denied the data like everyone else. The key policy names the product's roles,
+the break-glass principals and, for the job's logs, CloudWatch Logs by encryption
+context; the account's IAM only administers the key and cannot use it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.model.spec import SCRIPTS_PREFIX, GrantSpec, PortSpec, ProductSpec, results_prefix
+from infra.model.spec import (
+    DATA_PREFIX,
+    RESULTS_PREFIX,
+    SCRIPTS_PREFIX,
+    GrantSpec,
+    PortSpec,
+    ProductSpec,
+    results_prefix,
+)
 
 VERSION = "2012-10-17"
 
 S3_READ = ["s3:GetObject", "s3:GetObjectVersion"]
-S3_WRITE = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
-S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
+S3_WRITE = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+]
+S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+# Every action on objects, and every listing of the bucket: what the data perimeter denies.
+# Named by prefix so that bucket configuration actions (GetBucketObjectLockConfiguration, …),
+# which the deployer needs, stay outside it.
+S3_DATA_ACTIONS = [
+    "s3:GetObject*",
+    "s3:PutObject*",
+    "s3:DeleteObject*",
+    "s3:RestoreObject",
+    "s3:Replicate*",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+    "s3:ListBucket*",
+]
 KMS_PRODUCER = [
     "kms:Decrypt",
     "kms:DescribeKey",
@@ -53,9 +89,17 @@ ATHENA_QUERY = [
     "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:GetWorkGroup",
 ]  # fmt: skip
 LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
-# Publishing to a topic encrypted with the product key (EventBridge, `mesh health --notify`).
 KMS_TOPIC = ["kms:Decrypt", "kms:GenerateDataKey*"]
-KMS_LOGS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+# Exactly the cryptographic actions CloudWatch Logs performs, each of which carries the
+# encryption context the statement's condition tests (DescribeKey carries none).
+KMS_LOGS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
 
 
 def glue_log_groups(spec: ProductSpec) -> str:
@@ -78,8 +122,34 @@ def _object_arns(spec: ProductSpec, prefixes: list[str]) -> list[str]:
     return [f"{aws.bucket_arn}/{prefix}*" for prefix in prefixes]
 
 
-def _port_prefixes(ports: list[PortSpec]) -> list[str]:
-    return [port.prefix for port in ports]
+def _port_objects(spec: ProductSpec, ports: list[PortSpec]) -> list[str]:
+    """Every object of the ports, and each port's bare key `data/<port>`, which clients
+    that treat a prefix as a directory (Arrow, s3fs) HEAD before they list."""
+    aws = spec.require_aws()
+    return [
+        arn
+        for port in ports
+        for arn in (f"{aws.bucket_arn}/{port.prefix}*", f"{aws.bucket_arn}/{port.prefix.rstrip('/')}")
+    ]
+
+
+def _list_prefixes(ports: list[PortSpec]) -> list[str]:
+    """What `s3:prefix` may be when a reader lists its ports (with and without the slash)."""
+    return [p for port in ports for p in (port.prefix, f"{port.prefix}*", port.prefix.rstrip("/"))]
+
+
+def product_principals(spec: ProductSpec) -> list[str]:
+    """The ARNs of the product's roles and of the platform's break-glass principals:
+    the only principals the data perimeter lets through."""
+    aws = spec.require_aws()
+    roles = [aws.role_arn(aws.producer_role), *(aws.role_arn(g.aws_role) for g in spec.grants)]
+    return [*roles, *spec.break_glass_aws]
+
+
+def data_objects(spec: ProductSpec) -> list[str]:
+    """The object ARNs that hold data: the output ports and the query results."""
+    aws = spec.require_aws()
+    return [f"{aws.bucket_arn}/{DATA_PREFIX}/*", f"{aws.bucket_arn}/{RESULTS_PREFIX}*"]
 
 
 def _granted_ports(spec: ProductSpec, grant: GrantSpec) -> list[PortSpec]:
@@ -190,7 +260,7 @@ def producer_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
             "Sid": "ReadWritePorts",
             "Effect": "Allow",
             "Action": S3_READ + S3_WRITE,
-            "Resource": _object_arns(spec, [*_port_prefixes(ports), results_prefix("producer")]),
+            "Resource": [*_port_objects(spec, ports), *_object_arns(spec, [results_prefix("producer")])],
         },
         {"Sid": "UseProductKey", "Effect": "Allow", "Action": KMS_PRODUCER, "Resource": [key_arn]},
         {
@@ -230,7 +300,6 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
     """A consumer domain: read only its granted ports and tables, decrypt only, query in its own workgroup."""
     aws = spec.require_aws()
     ports = _granted_ports(spec, grant)
-    prefixes = _port_prefixes(ports)
     results = results_prefix(grant.domain)
     return _doc(
         {
@@ -238,9 +307,7 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": [aws.bucket_arn],
-            "Condition": {
-                "StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes), results, f"{results}*"]}
-            },
+            "Condition": {"StringLike": {"s3:prefix": [*_list_prefixes(ports), results, f"{results}*"]}},
         },
         {
             "Sid": "LocateBucket",
@@ -252,7 +319,7 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
             "Sid": "ReadGrantedPorts",
             "Effect": "Allow",
             "Action": S3_READ,
-            "Resource": _object_arns(spec, prefixes),
+            "Resource": _port_objects(spec, ports),
         },
         {
             "Sid": "OwnQueryResults",
@@ -285,29 +352,103 @@ def consumer_policy(spec: ProductSpec, grant: GrantSpec, key_arn: Any) -> dict[s
     )
 
 
-def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
-    """TLS only; uploads that name an encryption must use the product key (uploads that name
-    none get the bucket default, which is that key); allows that mirror the roles' identity policies."""
-    aws = spec.require_aws()
-    bucket, objects = aws.bucket_arn, f"{aws.bucket_arn}/*"
-    statements: list[dict[str, Any]] = [
-        tls_only_statement(bucket),
+def encryption_statements(spec: ProductSpec, key_arn: Any) -> list[dict[str, Any]]:
+    """Uploads of data that name an encryption must name the product key.
+
+    An upload with no encryption header gets the bucket default (SSE-KMS under the
+    product key), so clients that send none work. Refused: another algorithm
+    (`AES256`, `aws:kms:dsse`), customer-provided keys (SSE-C), another KMS key, and
+    `aws:kms` without a key id (S3 would then use the AWS managed key `aws/s3`).
+    """
+    objects = data_objects(spec)
+    return [
         {
             "Sid": "DenyUploadsWithOtherEncryption",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
-            "Resource": [objects],
-            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Resource": objects,
+            # A negated operator (and its IfExists form) is true when the header is missing,
+            # so the header's presence is tested on its own.
+            "Condition": {
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+            },
+        },
+        {
+            "Sid": "DenyUploadsWithCustomerKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
         },
         {
             "Sid": "DenyUploadsWithOtherKey",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
-            "Resource": [objects],
-            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+            "Resource": objects,
+            "Condition": {
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+            },
         },
+        {
+            "Sid": "DenyUploadsWithManagedKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+            },
+        },
+    ]
+
+
+def perimeter_statements(spec: ProductSpec, deployer_arn: Any) -> list[dict[str, Any]]:
+    """The data perimeter: only the product's roles and break-glass principals reach objects.
+
+    The deploying identity is spared outside the data (it uploads the job script) and
+    denied the data prefixes and listings like every other principal.
+    """
+    aws = spec.require_aws()
+    bucket = aws.bucket_arn
+    allowed = product_principals(spec)
+    return [
+        {
+            "Sid": "DenyDataAccessOutsideProduct",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": S3_DATA_ACTIONS,
+            "Resource": [bucket, f"{bucket}/*"],
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": [*allowed, deployer_arn]}},
+        },
+        {
+            "Sid": "DenyDataAccessByDeployer",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": S3_DATA_ACTIONS,
+            "Resource": [bucket, *data_objects(spec)],
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": deployer_arn},
+                "ArnNotLike": {"aws:PrincipalArn": allowed},
+            },
+        },
+    ]
+
+
+def bucket_policy(spec: ProductSpec, key_arn: Any, deployer_arn: Any) -> dict[str, Any]:
+    """TLS only; the data perimeter; uploads encrypted under the product key; allows that
+    mirror the roles' identity policies (break-glass principals get theirs from IAM)."""
+    aws = spec.require_aws()
+    bucket = aws.bucket_arn
+    statements: list[dict[str, Any]] = [
+        tls_only_statement(bucket),
+        *perimeter_statements(spec, deployer_arn),
+        *encryption_statements(spec, key_arn),
         {
             "Sid": "ProducerList",
             "Effect": "Allow",
@@ -320,18 +461,16 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
             "Effect": "Allow",
             "Principal": {"AWS": aws.role_arn(aws.producer_role)},
             "Action": S3_READ + S3_WRITE,
-            "Resource": _object_arns(
-                spec,
-                [
-                    *_port_prefixes(list(spec.ports)),
-                    results_prefix("producer"),
-                    *([SCRIPTS_PREFIX] if spec.transform else []),
-                ],
-            ),
+            "Resource": [
+                *_port_objects(spec, list(spec.ports)),
+                *_object_arns(
+                    spec, [results_prefix("producer"), *([SCRIPTS_PREFIX] if spec.transform else [])]
+                ),
+            ],
         },
     ]
     for grant in spec.grants:
-        prefixes = _port_prefixes(_granted_ports(spec, grant))
+        ports = _granted_ports(spec, grant)
         principal = {"AWS": aws.role_arn(grant.aws_role)}
         tag = _sid(grant.domain)
         statements += [
@@ -340,7 +479,7 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": S3_READ,
-                "Resource": _object_arns(spec, prefixes),
+                "Resource": _port_objects(spec, ports),
             },
             {
                 "Sid": f"Consumer{tag}List",
@@ -348,7 +487,7 @@ def bucket_policy(spec: ProductSpec, key_arn: Any) -> dict[str, Any]:
                 "Principal": principal,
                 "Action": ["s3:ListBucket"],
                 "Resource": [bucket],
-                "Condition": {"StringLike": {"s3:prefix": [*prefixes, *(f"{p}*" for p in prefixes)]}},
+                "Condition": {"StringLike": {"s3:prefix": _list_prefixes(ports)}},
             },
         ]
     return _doc(*statements)
@@ -383,10 +522,10 @@ def topic_policy(spec: ProductSpec) -> dict[str, Any]:
 
 
 def key_policy(spec: ProductSpec) -> dict[str, Any]:
-    """Account admins manage the key; only the product's roles use it; uploads may encrypt via S3;
-    with a transform, CloudWatch Logs may encrypt the Glue job's log groups (and nothing else)
-    and EventBridge may publish the failed-runs rule's events to the encrypted topic; the
-    platform readers may publish to the topic (through SNS only)."""
+    """The account administers the key but cannot use it; the product's roles and the
+    break-glass principals use it; with a transform, CloudWatch Logs may encrypt the Glue
+    job's log groups (and nothing else) and EventBridge may publish the failed-runs rule's
+    events to the encrypted topic; the platform readers may publish to the topic (through SNS only)."""
     aws = spec.require_aws()
     statements: list[dict[str, Any]] = [
         {
@@ -397,19 +536,6 @@ def key_policy(spec: ProductSpec) -> dict[str, Any]:
             "Resource": "*",
         },
         {
-            "Sid": "AccountEncryptsViaS3",
-            "Effect": "Allow",
-            "Principal": {"AWS": aws.account_root},
-            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"s3.{aws.region}.amazonaws.com",
-                    "kms:CallerAccount": aws.account,
-                }
-            },
-        },
-        {
             "Sid": "ProducerUsesKey",
             "Effect": "Allow",
             "Principal": {"AWS": aws.role_arn(aws.producer_role)},
@@ -417,6 +543,16 @@ def key_policy(spec: ProductSpec) -> dict[str, Any]:
             "Resource": "*",
         },
     ]
+    if spec.break_glass_aws:
+        statements.append(
+            {
+                "Sid": "BreakGlassUsesKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(spec.break_glass_aws)},
+                "Action": KMS_PRODUCER,
+                "Resource": "*",
+            }
+        )
     if spec.transform:
         statements.append(
             {

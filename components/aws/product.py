@@ -41,7 +41,6 @@ class DataProduct(pulumi.ComponentResource):
                 bucket=self.storage.bucket,
                 key_id=self.storage.key.key_id,
                 key_arn=self.storage.key.arn,
-                bucket_objects=self.storage.port_prefixes,
             ),
             pulumi.ResourceOptions(parent=self),
         )

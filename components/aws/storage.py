@@ -15,6 +15,12 @@ RESULTS_EXPIRY_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
 
 
+def deletes_data(spec: ProductSpec, delete_data: bool) -> bool:
+    """Whether a destroy deletes the product's data: `mesh destroy --delete-data`, or an
+    ephemeral environment (whose data is disposable by definition)."""
+    return spec.expires_at is not None or delete_data
+
+
 @dataclass
 class ProductStorageArgs:
     """What the storage of one product needs: its resolved spec, and whether the bucket may be
@@ -40,6 +46,10 @@ class ProductStorage(pulumi.ComponentResource):
         tags = dict(spec.tags)
         child = pulumi.ResourceOptions(parent=self)
 
+        # The key outlives a destroy unless the data goes too: a bucket that still holds
+        # objects stops the destroy, and its data must stay readable. Only when the bucket
+        # is deleted with its data (`--delete-data`, ephemeral environments) is the key
+        # scheduled for deletion, and the bucket's dependency on it puts that after the bucket.
         self.key = aws.kms.Key(
             f"{name}-key",
             description=f"mesh data product {spec.domain}/{spec.product} ({spec.environment})",
@@ -48,7 +58,9 @@ class ProductStorage(pulumi.ComponentResource):
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, retain_on_delete=not deletes_data(spec, args.delete_data)
+            ),
         )
         self.alias = aws.kms.Alias(
             f"{name}-key-alias", name=names.kms_alias, target_key_id=self.key.key_id, opts=child
@@ -59,9 +71,9 @@ class ProductStorage(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=names.bucket,
-            force_destroy=spec.expires_at is not None or args.delete_data,
+            force_destroy=deletes_data(spec, args.delete_data),
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.key]),
         )
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[self.bucket])
         self.public_access_block = lock_down_bucket(name, names.bucket, on_bucket)
@@ -113,22 +125,8 @@ class ProductStorage(pulumi.ComponentResource):
             target_prefix=names.access_log_prefix,
             opts=on_bucket,
         )
-        # An empty "folder" object per port makes each port's prefix visible before data lands;
-        # query engines skip zero-byte keys ending in "/".
-        self.port_prefixes = [
-            aws.s3.BucketObjectv2(
-                f"{name}-port-{port.name}",
-                bucket=names.bucket,
-                key=port.prefix,
-                content="",
-                content_type="application/x-directory",
-                server_side_encryption="aws:kms",
-                kms_key_id=self.key.arn,
-                tags=tags,
-                opts=on_bucket,
-            )
-            for port in spec.ports
-        ]
+        # No "folder" objects: the data perimeter keeps the deployer out of the data
+        # prefixes, and each port's prefix appears with its first object.
 
         self.bucket_name = self.bucket.bucket
         self.key_arn = self.key.arn

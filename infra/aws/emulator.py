@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.aws import types
 from infra.aws.types import TYPES
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph
@@ -40,6 +41,7 @@ SERVICE_OF_TYPE = {
     "aws:cloudwatch": "events",
 }
 ALL_SERVICES = frozenset(SERVICE_OF_TYPE.values())
+BUCKET_POLICY = types.BUCKET_POLICY.token
 LOCALSTACK_COMMUNITY_SERVICES = frozenset({"s3", "kms", "iam", "sts"})
 
 
@@ -70,6 +72,7 @@ class Target:
     services: frozenset[str] = ALL_SERVICES
     access_key: str = "test"
     secret_key: str = "test"  # emulator credentials, not a secret
+    moto: bool = False  # moto applies bucket-policy Denies without their conditions (see `for_moto`)
 
     def session(self) -> boto3.Session:
         """A boto3 session with the emulator credentials."""
@@ -94,7 +97,7 @@ class Applied:
     urn: str
     type: str
     name: str
-    status: str  # "created" | "skipped"
+    status: str  # "created" | "updated" (it existed: a second apply converges) | "skipped"
     reason: str = ""
     physical: str = ""
 
@@ -105,11 +108,17 @@ class ApplyResult:
 
     applied: list[Applied] = field(default_factory=list)
     values: dict[str, str] = field(default_factory=dict)
+    withheld: list[str] = field(default_factory=list)  # "<resource>: <Sid> — why", not handed over
 
     @property
     def created(self) -> list[Applied]:
-        """Resources the emulator now holds."""
+        """Resources the emulator now holds that this apply created."""
         return [a for a in self.applied if a.status == "created"]
+
+    @property
+    def updated(self) -> list[Applied]:
+        """Resources that already existed and were brought to the plan's inputs."""
+        return [a for a in self.applied if a.status == "updated"]
 
     @property
     def skipped(self) -> list[Applied]:
@@ -123,6 +132,43 @@ def rewrite_account(graph: ResourceGraph, old: str, new: str) -> ResourceGraph:
         return graph
     text = json.dumps(graph.as_dict()).replace(f":{old}:", f":{new}:").replace(f'"{old}"', f'"{new}"')
     return ResourceGraph.from_dict(json.loads(text))
+
+
+def for_moto(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A bucket policy as moto can hold it faithfully, and the Sids left out.
+
+    moto applies a bucket policy's Deny statements while ignoring their conditions and
+    principals, so a conditional Deny (TLS only, the data perimeter, "uploads must use
+    the product key") refuses every request, the product's own roles included. Those
+    statements are left out; what they decide is proven by evaluation (`mesh prove`).
+    """
+    keep, dropped = [], []
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") == "Deny" and statement.get("Condition"):
+            dropped.append(str(statement.get("Sid", "?")))
+        else:
+            keep.append(statement)
+    return {**document, "Statement": keep}, dropped
+
+
+def is_moto(endpoint_url: str) -> bool:
+    """Whether a loopback endpoint is a moto server (it answers `/moto-api/`)."""
+    import urllib.error  # noqa: PLC0415 - only `mesh emulate` asks
+    import urllib.request  # noqa: PLC0415
+
+    require_loopback(endpoint_url)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(endpoint_url.rstrip("/") + "/moto-api/data.json", timeout=5) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+# Error codes that mean "it is already there": a second apply updates instead of failing.
+ALREADY_EXISTS = frozenset(
+    {"EntityAlreadyExists", "AlreadyExistsException", "BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
+)
 
 
 def order(graph: ResourceGraph) -> list[Resource]:
@@ -162,6 +208,10 @@ def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted((inputs.get("tags") or {}).items())]
 
 
+class _Exists(Exception):
+    """Raised by an applier that found its resource from an earlier apply (its physical id)."""
+
+
 class _Applier:
     """One boto3 call (or a few) per resource type."""
 
@@ -170,6 +220,7 @@ class _Applier:
         self.session = target.session()
         self.clients: dict[str, Any] = {}
         self.values: dict[str, str] = {}
+        self.withheld: list[str] = []
 
     def client(
         self, service: str
@@ -177,6 +228,10 @@ class _Applier:
         if service not in self.clients:
             self.clients[service] = self.target.client(service, self.session)
         return self.clients[service]
+
+    def account(self) -> str:
+        """The emulator's account id."""
+        return str(self.client("sts").get_caller_identity()["Account"])
 
     # --- S3 -------------------------------------------------------------------------
     def bucket(self, r: Resource, i: dict[str, Any]) -> str:
@@ -288,7 +343,15 @@ class _Applier:
         return str(i["bucket"])
 
     def bucket_policy(self, r: Resource, i: dict[str, Any]) -> str:
-        self.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=i["policy"])
+        policy = i["policy"]
+        if self.target.moto:
+            document, dropped = for_moto(json.loads(policy))
+            policy = json.dumps(document)
+            self.withheld += [
+                f"{r.name}: {sid} — moto would apply this conditional Deny to every request"
+                for sid in dropped
+            ]
+        self.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=policy)
         return str(i["bucket"])
 
     def bucket_object(self, r: Resource, i: dict[str, Any]) -> str:
@@ -311,6 +374,11 @@ class _Applier:
     # --- KMS ------------------------------------------------------------------------
     def key(self, r: Resource, i: dict[str, Any]) -> str:
         kms = self.client("kms")
+        existing = self._existing_key(i)
+        if existing is not None:
+            self.values[f"<{r.name}.keyId>"] = existing["KeyId"]
+            self.values[f"<{r.name}.arn>"] = existing["Arn"]
+            raise _Exists(str(existing["KeyId"]))
         created = kms.create_key(
             Description=i.get("description", ""),
             KeyUsage=i.get("keyUsage", "ENCRYPT_DECRYPT"),
@@ -322,6 +390,21 @@ class _Applier:
         self.values[f"<{r.name}.keyId>"] = created["KeyId"]
         self.values[f"<{r.name}.arn>"] = created["Arn"]
         return str(created["KeyId"])
+
+    def _existing_key(self, i: dict[str, Any]) -> dict[str, Any] | None:
+        """A key an earlier apply created for this resource: same description and tags."""
+        kms = self.client("kms")
+        wanted = {t["Key"]: t["Value"] for t in _tags(i)}
+        for listed in kms.list_keys()["Keys"]:
+            metadata = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
+            if metadata.get("KeyState") != "Enabled" or metadata.get("Description") != i.get(
+                "description", ""
+            ):
+                continue
+            tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=listed["KeyId"])["Tags"]}
+            if tags == wanted:
+                return dict(metadata)
+        return None
 
     def alias(self, r: Resource, i: dict[str, Any]) -> str:
         self.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
@@ -536,6 +619,45 @@ class _Applier:
         return f"{i['rule']}/{i['targetId']}"
 
 
+def _converge(applier: _Applier, resource: Resource, inputs: dict[str, Any]) -> str:
+    """Bring a resource an earlier apply created to the plan's inputs (a second apply)."""
+    type_ = resource.type
+    if type_ == types.BUCKET.token:
+        if inputs.get("tags"):
+            applier.client("s3").put_bucket_tagging(
+                Bucket=inputs["bucket"], Tagging={"TagSet": _tags(inputs)}
+            )
+        return str(inputs["bucket"])
+    if type_ == types.KMS_ALIAS.token:
+        applier.client("kms").update_alias(AliasName=inputs["name"], TargetKeyId=inputs["targetKeyId"])
+        return str(inputs["name"])
+    if type_ == types.IAM_POLICY.token:
+        iam = applier.client("iam")
+        arn = f"arn:aws:iam::{applier.account()}:policy{inputs.get('path', '/')}{inputs['name']}"
+        for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=inputs["policy"], SetAsDefault=True)
+        return arn
+    if type_ == types.IAM_ROLE.token:
+        iam = applier.client("iam")
+        iam.update_assume_role_policy(RoleName=inputs["name"], PolicyDocument=inputs["assumeRolePolicy"])
+        if inputs.get("permissionsBoundary"):
+            iam.put_role_permissions_boundary(
+                RoleName=inputs["name"], PermissionsBoundary=inputs["permissionsBoundary"]
+            )
+        role = iam.get_role(RoleName=inputs["name"])["Role"]
+        applier.values[f"<{resource.name}.uniqueId>"] = role["RoleId"]
+        return str(role["Arn"])
+    if type_ == types.GLUE_TABLE.token:
+        # Recreate rather than diff: the table input is rebuilt by the applier itself.
+        applier.client("glue").delete_table(DatabaseName=inputs["databaseName"], Name=inputs["name"])
+        return _Applier.table(applier, resource, inputs)
+    # Databases, security configurations, jobs, triggers and workgroups keep what the first
+    # apply gave them; the plan's names are what later resources refer to.
+    return str(inputs.get("name") or inputs.get("bucket") or resource.name)
+
+
 #: The applier of every AWS type whose descriptor names one (`infra/aws/types.py`).
 APPLIERS: dict[str, Callable[[_Applier, Resource, dict[str, Any]], str]] = {
     t.token: getattr(_Applier, t.applier) for t in TYPES.values() if t.applier
@@ -554,11 +676,21 @@ def apply_graph(
     """Create every resource of `graph` on `target`, in dependency order.
 
     Raises `EmulatorError` naming the resource when the emulator rejects one; what was
-    created before stays (an emulator is thrown away after use).
+    created before stays (an emulator is thrown away after use). Applying the same graph
+    again converges: what exists is updated (status "updated"), not created twice. With
+    `target.moto`, the bucket-policy statements moto cannot hold faithfully are left out
+    and listed in `result.withheld`.
     """
     applier = _Applier(target)
     result = ApplyResult(values=applier.values)
-    for resource in order(graph):
+    # Bucket policies last: nothing depends on them, and an emulator that judges their
+    # conditional Denies without the request's context would refuse the deployer's own
+    # uploads (the job script) made after them.
+    resources = order(graph)
+    resources = [r for r in resources if r.type != BUCKET_POLICY] + [
+        r for r in resources if r.type == BUCKET_POLICY
+    ]
+    for resource in resources:
         service = service_of(resource.type)
         apply = APPLIERS.get(resource.type)
         if apply is None:
@@ -579,18 +711,36 @@ def apply_graph(
             )
         else:
             inputs = _substitute(resource.inputs, applier.values)
+            status = "created"
             try:
-                physical = apply(applier, resource, inputs)
+                try:
+                    physical = apply(applier, resource, inputs)
+                except _Exists as found:
+                    physical, status = str(found), "updated"
+                except ClientError as e:
+                    if _error_code(e) not in ALREADY_EXISTS and not _already_created(e):
+                        raise
+                    physical, status = _converge(applier, resource, inputs), "updated"
             except (ClientError, BotoCoreError, KeyError) as e:
                 raise EmulatorError(
                     f"the emulator rejected {resource.name} ({resource.type}): {e}",
                     hint="The resource's inputs are shown by `mesh plan --output json`.",
                 ) from e
-            outcome = Applied(resource.urn, resource.type, resource.name, "created", physical=physical)
+            outcome = Applied(resource.urn, resource.type, resource.name, status, physical=physical)
         result.applied.append(outcome)
         if on_resource is not None:
             on_resource(outcome)
+    result.withheld = list(applier.withheld)
     return result
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _already_created(error: ClientError) -> bool:
+    """Athena says a workgroup exists with a generic code and a message."""
+    return _error_code(error) == "InvalidRequestException" and "already" in str(error).lower()
 
 
 def types_in(graph: ResourceGraph) -> Iterable[str]:

@@ -11,6 +11,12 @@ def _caller_identity(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
     return {"accountId": ctx.account, "arn": f"arn:aws:iam::{ctx.account}:user/mesh", "userId": "mesh"}
 
 
+def _session_context(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
+    # Offline the deployer is the caller identity itself, not an assumed-role session.
+    arn = str(args.get("arn"))
+    return {"arn": arn, "issuerArn": arn, "id": arn}
+
+
 def _region(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
     return {"name": ctx.region, "region": ctx.region}
 
@@ -21,6 +27,7 @@ def _partition(args: dict[str, Any], ctx: CloudContext) -> dict[str, Any]:
 
 INVOKES: dict[str, MockInvoke] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:iam/getSessionContext:getSessionContext": _session_context,
     "aws:index/getRegion:getRegion": _region,
     "aws:index/getPartition:getPartition": _partition,
 }

@@ -179,8 +179,17 @@ class Engine:
             warnings=reader.warnings,
         )
 
-    def destroy(self, target: StackTarget) -> UpdateReport:
-        """Delete every resource of an existing stack (`StackMissing` when there is none)."""
+    def destroy(self, target: StackTarget, *, delete_data: bool = False) -> UpdateReport:
+        """Delete every resource of an existing stack (`StackMissing` when there is none).
+
+        Without `delete_data` the product key is retained (Pulumi forgets it, AWS keeps it)
+        and a bucket that holds objects stops the destroy, its data still readable. With
+        `delete_data` (the target's program built with `delete_data`), the
+        stack is first updated so buckets go with their objects and the key is no longer
+        retained, then destroyed: the bucket depends on the key, so the key's deletion is
+        scheduled only once its bucket is gone."""
+        if delete_data:
+            self.up(target)
         reader = EventReader(target.stack, Stage.DESTROY, self._on_progress)
         with self._stage(target, Stage.DESTROY, reader) as result:
             handle = self._open(target, create=False)

@@ -17,6 +17,8 @@ def as_list(value: Any) -> list[Any]:
     """`value` as a list: None is empty, a single value is a one-element list."""
     if value is None:
         return []
+    if isinstance(value, tuple):
+        return list(value)
     return value if isinstance(value, list) else [value]
 
 

@@ -50,6 +50,16 @@ class DomainPrincipals(_Model):
     )
 
 
+class BreakGlassPrincipals(DomainPrincipals):
+    """Who may reach every product's data in an emergency, past the data perimeter.
+
+    Each entry is an exact role or user ARN (no wildcards); `{account}` is replaced by
+    the environment's account. They appear in every product's bucket and key policy and
+    in `mesh review`, so adding one is reviewed like any grant. Keep the list short and
+    the roles' trust tight (MFA, a ticketed process).
+    """
+
+
 class DomainConfig(_Model):
     """A registered domain: who owns it and who pays."""
 
@@ -121,6 +131,10 @@ class PlatformConfig(_Model):
         default_factory=DomainPrincipals,
         description="The identities the platform itself reads and notifies as (`mesh health`, CI); "
         "their access to product data is expected, not undesirable.",
+    )
+    break_glass: BreakGlassPrincipals = Field(
+        default_factory=BreakGlassPrincipals,
+        description="Principals exempt from every product's data perimeter (emergency access).",
     )
 
     @model_validator(mode="after")

@@ -217,6 +217,8 @@ class ProductSpec:
     platform_environment: str = ""  # the mesh.yaml environment (differs from `environment` when ephemeral)
     expires_at: str | None = None  # set for ephemeral environments
     platform_readers: tuple[str, ...] = ()  # mesh.yaml platformReaders.aws: `mesh health` and CI identities
+    break_glass_aws: tuple[str, ...] = ()  # mesh.yaml `breakGlass.aws`: exempt from the data perimeter
+    break_glass_gcp: tuple[str, ...] = ()  # mesh.yaml `breakGlass.gcp`
 
     def contract(self) -> dict[str, Any]:
         """What consumers depend on: version, ports with columns and partitioning, and grants."""
@@ -490,4 +492,6 @@ def resolve(
         platform_environment=environment,
         expires_at=ephemeral.expires_at if ephemeral else None,
         platform_readers=_principals(platform.platform_readers.aws, account),
+        break_glass_aws=_principals(platform.break_glass.aws, account),
+        break_glass_gcp=tuple(sorted(platform.break_glass.gcp)),
     )

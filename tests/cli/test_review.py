@@ -85,7 +85,7 @@ CASES = [
     Case(
         "a new consumer adds a grant", _new_consumer, 0,
         ["➕ domain `support` may now read `daily_revenue`",
-         f"+ Allow s3:GetObject, s3:GetObjectVersion on arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/* to AWS:{SUPPORT}\n"],
+         f"+ Allow s3:GetObject, s3:GetObjectVersion on arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue, arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/* to AWS:{SUPPORT}\n"],
         lambda d: d["grants"] == [{"domain": "support", "port": "daily_revenue", "change": "added"}]
         and any(r["change"] == "added" and r["type"] == "aws:iam/role:Role" for r in d["resources"])
         and f"Allow s3:GetObject on arn:aws:s3:::acme-dev-sales-orders/data/daily_revenue/* to AWS:{SUPPORT}"

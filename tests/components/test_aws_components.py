@@ -137,11 +137,12 @@ def test_kms_key_rotates_and_policy_names_only_product_roles(example: str, examp
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{aws.region}.amazonaws.com"},
                 "Action": [
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
                 ],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
@@ -184,6 +185,7 @@ def test_producer_policy_is_exactly_its_own_resources(example_graph: Graphs) -> 
     assert sids["ListProductBucket"]["Resource"] == [bucket]
     assert set(sids["ReadWritePorts"]["Resource"]) == {
         f"{bucket}/data/order_lines/*", f"{bucket}/data/daily_revenue/*", f"{bucket}/athena-results/producer/*",
+        f"{bucket}/data/order_lines", f"{bucket}/data/daily_revenue",
     }  # fmt: skip
     assert (
         "s3:PutObject" in sids["ReadWritePorts"]["Action"]
@@ -241,7 +243,10 @@ def test_consumer_policy_grants_read_on_granted_ports_only(case: GrantCase, exam
             assert (
                 statement["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{aws.region}.amazonaws.com"
             )
-    assert granted_objects == {f"{bucket}/data/{p}/*" for p in case.readable}, case.reason
+    # Each granted port's objects, and its bare key (clients HEAD `data/<port>` as a directory).
+    assert granted_objects == {
+        arn for p in case.readable for arn in (f"{bucket}/data/{p}/*", f"{bucket}/data/{p}")
+    }, case.reason
     tables = set(by_sid(document)["ReadGrantedTables"]["Resource"])
     for port in case.readable:
         assert aws.glue_table_arn(port) in tables, case.reason

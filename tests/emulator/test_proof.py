@@ -34,10 +34,33 @@ def test_proof_passes_on_every_aws_example(example: str) -> None:
     assert result.passed, result.mismatches
     methods = {c.method for c in result.cells}
     assert methods == {EXECUTED, EVALUATED}
-    # Every principal appears: producer, each consumer, an unrelated domain, anonymous.
+    # Every principal appears: producer, each consumer, an unrelated domain, the broad
+    # same-account identity, an administrator, anonymous.
     principals = {c.principal for c in result.cells}
-    assert {"producer", "anonymous", *(g.domain for g in spec.grants)} <= principals
-    assert len(principals) == len(spec.grants) + 3
+    assert {
+        "producer",
+        "anonymous",
+        "broad-identity",
+        "administrator",
+        *(g.domain for g in spec.grants),
+    } <= principals
+    assert len(principals) == len(spec.grants) + 5
+
+
+@pytest.mark.parametrize("example", ["sales-orders", "finance-payroll"])
+def test_broad_identity_and_administrator_reach_no_data(example: str) -> None:
+    spec, _, _ = load_spec(EXAMPLES / "products" / f"{example}.yaml", platform_path=None, environment=None)
+    result = prove(spec, synthesize_spec(spec), registered_domains=REGISTERED)
+    for who in ("broad-identity", "administrator"):
+        data = [c for c in result.cells if c.principal == who and c.operation != "catalog-read"]
+        assert len(data) == len(spec.ports) * 6 + 1, who
+        assert [c for c in data if c.observed] == [], f"{who} reaches data"
+        # moto let the identity's own s3:* through: the perimeter and the key policy refused it.
+        denied_by = {c.statement for c in data if c.method == EVALUATED}
+        assert denied_by <= {"DenyDataAccessOutsideProduct", "key policy grants nothing to the caller"}, (
+            denied_by
+        )
+        assert "DenyDataAccessOutsideProduct" in denied_by
 
 
 def test_matrix_shows_consumer_reads_granted_port_and_is_denied_writes(
@@ -91,6 +114,10 @@ def _drop_read(statements: list[dict[str, Any]]) -> None:
     statements[:] = [s for s in statements if s["Sid"] != "ReadGrantedPorts"]
 
 
+def _drop_bucket_grant(document: dict[str, Any]) -> None:
+    document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "ConsumerFinanceRead"]
+
+
 @dataclass
 class Case:
     reason: str
@@ -114,8 +141,10 @@ CASES = [
         _grant_other_port,
         ("marketing", "daily_revenue", "read", False, True, "ReadGrantedPorts"),
     ),
+    # Both grants gone (the role's and the bucket policy's): finance can no longer read.
     Case("a missing grant", "finance", _drop_read, ("finance", "daily_revenue", "read", True, False, None)),
 ]
+SUPPORT = "arn:aws:iam::111122223333:role/acme-dev-support-unrelated-reader"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.reason)
@@ -124,7 +153,10 @@ def test_proof_catches_widened_and_narrowed_policies(
 ) -> None:
     spec, graph = sales
     role = next(g.aws_role for g in spec.grants if g.domain == case.role_of)
-    result: ProofResult = prove(spec, _mutate_policy(graph, role, case.change), registered_domains=REGISTERED)
+    graph = _mutate_policy(graph, role, case.change)
+    if case.change is _drop_read:
+        graph = _with_bucket_policy(graph, _drop_bucket_grant)
+    result: ProofResult = prove(spec, graph, registered_domains=REGISTERED)
     assert not result.passed, case.reason
     found = [
         (c.principal, c.port, c.operation, c.expected, c.observed, c.statement) for c in result.mismatches
@@ -135,22 +167,49 @@ def test_proof_catches_widened_and_narrowed_policies(
     )
 
 
-def test_proof_catches_a_bucket_policy_granting_an_unrelated_domain(
-    sales: tuple[ProductSpec, ResourceGraph],
-) -> None:
-    spec, graph = sales
+def _with_bucket_policy(graph: ResourceGraph, change: Callable[[dict[str, Any]], None]) -> ResourceGraph:
     resources: list[Resource] = []
     for resource in graph.resources:
         if resource.type == "aws:s3/bucketPolicy:BucketPolicy":
             document = json.loads(resource.inputs["policy"])
-            document["Statement"].append({
-                "Sid": "LeakToSupport", "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::111122223333:role/acme-dev-support-unrelated-reader"},
-                "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-dev-sales-orders/data/*"],
-            })  # fmt: skip
+            change(document)
             resource = replace(resource, inputs=resource.inputs | {"policy": json.dumps(document)})  # noqa: PLW2901
         resources.append(resource)
-    result = prove(spec, ResourceGraph(graph.stack, graph.project, resources), registered_domains=REGISTERED)
-    leaks = [c for c in result.mismatches if c.principal == "support" and c.operation == "bucket-policy-read"]
-    assert {c.port for c in leaks} == {"order_lines", "daily_revenue"}
-    assert all(c.statement == "LeakToSupport" and c.method == EVALUATED for c in leaks)
+    return ResourceGraph(graph.stack, graph.project, resources)
+
+
+def _leak_to_support(document: dict[str, Any]) -> None:
+    document["Statement"].append({
+        "Sid": "LeakToSupport", "Effect": "Allow", "Principal": {"AWS": SUPPORT},
+        "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-dev-sales-orders/data/*"],
+    })  # fmt: skip
+
+
+def _open_perimeter_to_support(document: dict[str, Any]) -> None:
+    _leak_to_support(document)
+    for statement in document["Statement"]:
+        if statement["Sid"] == "DenyDataAccessOutsideProduct":
+            statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"].append(SUPPORT)
+
+
+def test_the_perimeter_holds_against_a_bucket_policy_grant_to_an_outsider(
+    sales: tuple[ProductSpec, ResourceGraph],
+) -> None:
+    spec, graph = sales
+    result = prove(spec, _with_bucket_policy(graph, _leak_to_support), registered_domains=REGISTERED)
+    assert result.passed, result.mismatches
+
+
+def test_proof_catches_a_perimeter_opened_to_an_unrelated_domain(
+    sales: tuple[ProductSpec, ResourceGraph],
+) -> None:
+    spec, graph = sales
+    result = prove(
+        spec, _with_bucket_policy(graph, _open_perimeter_to_support), registered_domains=REGISTERED
+    )
+    leaks = [c for c in result.mismatches if c.principal == "support" and c.operation in ("read", "head")]
+    assert {c.port for c in leaks} == {"order_lines", "daily_revenue"}, result.mismatches
+    # HEAD needs no data key: the leak shows there. A read still needs the key policy,
+    # which does not name support, so the object's data stays sealed.
+    assert all(c.operation == "head" and c.statement == "LeakToSupport" for c in leaks), leaks
+    assert all(c.method == EVALUATED for c in leaks), leaks

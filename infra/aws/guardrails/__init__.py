@@ -5,4 +5,4 @@ rule in an existing family is a new function and constant in that module; a new 
 a new module, named in `FAMILIES` (the order reports list families in).
 """
 
-FAMILIES = ("s3", "kms", "iam", "athena", "tags", "sns", "glue")
+FAMILIES = ("s3", "perimeter", "kms", "iam", "athena", "tags", "sns", "glue")

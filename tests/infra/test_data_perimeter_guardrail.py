@@ -1,0 +1,108 @@
+"""MESH-DATA-PERIMETER: a plan fails when its policies let a principal outside the product touch data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.guardrails import check_data_perimeter, rule
+from infra.model.graph import ResourceGraph
+from infra.synth import synthesize_spec
+from infra.validation import load_spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OUTSIDER = "arn:aws:iam::111122223333:role/data-platform-admin"
+
+
+@pytest.fixture(scope="module")
+def graph() -> ResourceGraph:
+    spec, _, _ = load_spec(EXAMPLES / "products" / "sales-orders.yaml", platform_path=None, environment=None)
+    return synthesize_spec(spec)
+
+
+def _edit(graph: ResourceGraph, type_: str, change: Callable[[dict[str, Any]], None]) -> ResourceGraph:
+    resources = []
+    for resource in graph.resources:
+        if resource.type == type_:
+            document = json.loads(resource.inputs["policy"])
+            change(document)
+            resource = replace(resource, inputs=resource.inputs | {"policy": json.dumps(document)})  # noqa: PLW2901
+        resources.append(resource)
+    return ResourceGraph(graph.stack, graph.project, resources)
+
+
+def _statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    return next(s for s in document["Statement"] if s["Sid"] == sid)
+
+
+def _drop_perimeter(document: dict[str, Any]) -> None:
+    document["Statement"] = [s for s in document["Statement"] if not s["Sid"].startswith("DenyDataAccess")]
+
+
+def _not_principal(document: dict[str, Any]) -> None:
+    perimeter = _statement(document, "DenyDataAccessOutsideProduct")
+    perimeter["NotPrincipal"] = {"AWS": perimeter.pop("Condition")["ArnNotLike"]["aws:PrincipalArn"]}
+    perimeter.pop("Principal")
+
+
+def _spare_outsider(document: dict[str, Any]) -> None:
+    _statement(document, "DenyDataAccessOutsideProduct")["Condition"]["ArnNotLike"][
+        "aws:PrincipalArn"
+    ].append(OUTSIDER)
+
+
+def _spare_everyone_in_the_account(document: dict[str, Any]) -> None:
+    condition = _statement(document, "DenyDataAccessOutsideProduct")["Condition"]["ArnNotLike"]
+    condition["aws:PrincipalArn"] = ["arn:aws:iam::111122223333:role/*"]
+
+
+def _delegate_to_account(document: dict[str, Any]) -> None:
+    document["Statement"].append({
+        "Sid": "AccountEncryptsViaS3", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+    })  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Case:
+    reason: str
+    type_: str
+    change: Callable[[dict[str, Any]], None]
+    want: str
+
+
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+CASES = [
+    Case("no perimeter", BUCKET_POLICY, _drop_perimeter, "nothing denies s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket"),
+    Case("a NotPrincipal perimeter", BUCKET_POLICY, _not_principal, "NotPrincipal"),
+    Case("an outsider spared", BUCKET_POLICY, _spare_outsider, f"{OUTSIDER} is spared by the perimeter and may s3:GetObject"),
+    Case("a wildcard exception", BUCKET_POLICY, _spare_everyone_in_the_account, "nothing denies s3:GetObject"),
+    Case("key use delegated to the account", KEY_POLICY, _delegate_to_account, "statement AccountEncryptsViaS3 delegates it to the account's IAM"),
+]  # fmt: skip
+
+
+def test_the_examples_hold_the_perimeter(graph: ResourceGraph) -> None:
+    (finding,) = check_data_perimeter(graph)
+    assert finding.passed, finding.message
+    assert rule("MESH-DATA-PERIMETER").severity == "mandatory"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.reason)
+def test_a_plan_that_lets_an_outsider_touch_data_fails(case: Case, graph: ResourceGraph) -> None:
+    (finding,) = check_data_perimeter(_edit(graph, case.type_, case.change))
+    assert not finding.passed, case.reason
+    assert case.want in finding.message, f"{case.reason}: {finding.message}"
+
+
+def test_a_graph_without_product_roles_has_no_perimeter_to_check(graph: ResourceGraph) -> None:
+    without_roles = ResourceGraph(
+        graph.stack, graph.project, [r for r in graph.resources if r.type != "aws:iam/role:Role"]
+    )
+    assert list(check_data_perimeter(without_roles)) == []
