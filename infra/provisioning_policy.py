@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from infra.aws import types as aws_types
+from infra.gcp import types as gcp_types
 from infra.model.platform import EnvironmentConfig
 from infra.model.spec import ROLE_PATH
 
@@ -39,6 +41,8 @@ TABLES = "arn:{partition}:glue:{region}:{account}:table/{glue}_*/*"
 JOBS = "arn:{partition}:glue:{region}:{account}:job/{prefix}-*"
 TRIGGERS = "arn:{partition}:glue:{region}:{account}:trigger/{prefix}-*"
 WORKGROUPS = "arn:{partition}:athena:{region}:{account}:workgroup/{prefix}-*"
+TOPICS = "arn:{partition}:sns:{region}:{account}:{prefix}-*"
+RULES = "arn:{partition}:events:{region}:{account}:rule/{prefix}-*"
 ANY = "*"
 
 
@@ -54,7 +58,7 @@ class TypeActions:
 _BUCKET_CONFIG = (BUCKETS,)
 
 AWS_ACTIONS: dict[str, TypeActions] = {
-    "aws:s3/bucket:Bucket": TypeActions(
+    aws_types.BUCKET.token: TypeActions(
         (
             "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
             "s3:GetBucketLocation", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
@@ -63,26 +67,26 @@ AWS_ACTIONS: dict[str, TypeActions] = {
         ),
         _BUCKET_CONFIG,
     ),
-    "aws:s3/bucketVersioning:BucketVersioning": TypeActions(
+    aws_types.VERSIONING.token: TypeActions(
         ("s3:GetBucketVersioning", "s3:PutBucketVersioning"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": TypeActions(
+    aws_types.ENCRYPTION.token: TypeActions(
         ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": TypeActions(
+    aws_types.PUBLIC_ACCESS_BLOCK.token: TypeActions(
         ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": TypeActions(
+    aws_types.OWNERSHIP_CONTROLS.token: TypeActions(
         ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketPolicy:BucketPolicy": TypeActions(
+    aws_types.BUCKET_POLICY.token: TypeActions(
         ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": TypeActions(
+    aws_types.LIFECYCLE.token: TypeActions(
         ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"), _BUCKET_CONFIG
     ),
-    "aws:s3/bucketLogging:BucketLogging": TypeActions(("s3:GetBucketLogging", "s3:PutBucketLogging"), _BUCKET_CONFIG),
-    "aws:s3/bucketObjectv2:BucketObjectv2": TypeActions(
+    aws_types.LOGGING.token: TypeActions(("s3:GetBucketLogging", "s3:PutBucketLogging"), _BUCKET_CONFIG),
+    aws_types.BUCKET_OBJECT.token: TypeActions(
         (
             "s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging",
             "s3:DeleteObject", "s3:DeleteObjectVersion",
@@ -90,7 +94,7 @@ AWS_ACTIONS: dict[str, TypeActions] = {
         (OBJECTS,),
         "port prefixes and the transform's script; SSE-KMS uploads also need kms:GenerateDataKey (below)",
     ),
-    "aws:kms/key:Key": TypeActions(
+    aws_types.KMS_KEY.token: TypeActions(
         (
             "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
             "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
@@ -99,11 +103,11 @@ AWS_ACTIONS: dict[str, TypeActions] = {
         (KEYS,),
         "scoped to keys tagged mesh:managed-by=mesh",
     ),
-    "aws:kms/keyPolicy:KeyPolicy": TypeActions(("kms:GetKeyPolicy", "kms:PutKeyPolicy"), (KEYS,)),
-    "aws:kms/alias:Alias": TypeActions(
+    aws_types.KEY_POLICY.token: TypeActions(("kms:GetKeyPolicy", "kms:PutKeyPolicy"), (KEYS,)),
+    aws_types.KMS_ALIAS.token: TypeActions(
         ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"), (ALIASES, KEYS)
     ),
-    "aws:iam/role:Role": TypeActions(
+    aws_types.IAM_ROLE.token: TypeActions(
         (
             "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:DeleteRole",
             "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
@@ -113,10 +117,10 @@ AWS_ACTIONS: dict[str, TypeActions] = {
         (ROLES,),
         "iam:PassRole: the Glue job runs as the product's producer role",
     ),
-    "aws:iam/rolePolicy:RolePolicy": TypeActions(
+    aws_types.ROLE_POLICY.token: TypeActions(
         ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), (ROLES,)
     ),
-    "aws:iam/policy:Policy": TypeActions(
+    aws_types.IAM_POLICY.token: TypeActions(
         (
             "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
             "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy",
@@ -124,36 +128,56 @@ AWS_ACTIONS: dict[str, TypeActions] = {
         ),
         (POLICIES,),
     ),
-    "aws:glue/catalogDatabase:CatalogDatabase": TypeActions(
+    aws_types.GLUE_DATABASE.token: TypeActions(
         ("glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase",
          "glue:GetTags", "glue:TagResource", "glue:UntagResource"),
         (CATALOG, DATABASES, TABLES),
     ),
-    "aws:glue/catalogTable:CatalogTable": TypeActions(
+    aws_types.GLUE_TABLE.token: TypeActions(
         ("glue:CreateTable", "glue:GetTable", "glue:UpdateTable", "glue:DeleteTable"), (CATALOG, DATABASES, TABLES)
     ),
-    "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings": TypeActions(
+    aws_types.GLUE_CATALOG_ENCRYPTION.token: TypeActions(
         ("glue:GetDataCatalogEncryptionSettings", "glue:PutDataCatalogEncryptionSettings"), (CATALOG,)
     ),
-    "aws:glue/securityConfiguration:SecurityConfiguration": TypeActions(
+    aws_types.GLUE_SECURITY_CONFIGURATION.token: TypeActions(
         ("glue:CreateSecurityConfiguration", "glue:GetSecurityConfiguration", "glue:DeleteSecurityConfiguration"),
         (ANY,),
         "Glue security configurations support no resource-level scope",
     ),
-    "aws:glue/job:Job": TypeActions(
+    aws_types.GLUE_JOB.token: TypeActions(
         ("glue:CreateJob", "glue:GetJob", "glue:UpdateJob", "glue:DeleteJob", "glue:GetTags",
          "glue:TagResource", "glue:UntagResource"),
         (JOBS,),
     ),
-    "aws:glue/trigger:Trigger": TypeActions(
+    aws_types.GLUE_TRIGGER.token: TypeActions(
         ("glue:CreateTrigger", "glue:GetTrigger", "glue:UpdateTrigger", "glue:DeleteTrigger",
          "glue:StartTrigger", "glue:StopTrigger", "glue:GetTags", "glue:TagResource", "glue:UntagResource"),
         (TRIGGERS, JOBS),
     ),
-    "aws:athena/workgroup:Workgroup": TypeActions(
+    aws_types.ATHENA_WORKGROUP.token: TypeActions(
         ("athena:CreateWorkGroup", "athena:GetWorkGroup", "athena:UpdateWorkGroup", "athena:DeleteWorkGroup",
          "athena:ListTagsForResource", "athena:TagResource", "athena:UntagResource"),
         (WORKGROUPS,),
+    ),
+    aws_types.SNS_TOPIC.token: TypeActions(
+        ("sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic",
+         "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource"),
+        (TOPICS,),
+    ),
+    aws_types.SNS_TOPIC_POLICY.token: TypeActions(
+        ("sns:GetTopicAttributes", "sns:SetTopicAttributes"), (TOPICS,)
+    ),
+    aws_types.SNS_SUBSCRIPTION.token: TypeActions(
+        ("sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"),
+        (TOPICS,),
+    ),
+    aws_types.EVENT_RULE.token: TypeActions(
+        ("events:PutRule", "events:DescribeRule", "events:DeleteRule", "events:ListTagsForResource",
+         "events:TagResource", "events:UntagResource"),
+        (RULES,),
+    ),
+    aws_types.EVENT_TARGET.token: TypeActions(
+        ("events:PutTargets", "events:ListTargetsByRule", "events:RemoveTargets"), (RULES,)
     ),
 }  # fmt: skip
 
@@ -165,17 +189,19 @@ UNSCOPED: dict[str, str] = {
 }
 
 GCP_ROLES: dict[str, str] = {
-    "gcp:storage/bucket:Bucket": "roles/storage.admin",
-    "gcp:storage/bucketIAMMember:BucketIAMMember": "roles/storage.admin",
-    "gcp:bigquery/dataset:Dataset": "roles/bigquery.dataOwner",
-    "gcp:bigquery/table:Table": "roles/bigquery.dataOwner",
-    "gcp:bigquery/datasetIamMember:DatasetIamMember": "roles/bigquery.dataOwner",
-    "gcp:bigquery/iamMember:IamMember": "roles/bigquery.dataOwner",
-    "gcp:kms/keyRing:KeyRing": "roles/cloudkms.admin",
-    "gcp:kms/cryptoKey:CryptoKey": "roles/cloudkms.admin",
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "roles/cloudkms.admin",
-    "gcp:serviceaccount/account:Account": "roles/iam.serviceAccountAdmin",
-    "gcp:serviceaccount/iAMMember:IAMMember": "roles/iam.serviceAccountAdmin",
+    gcp_types.GCS_BUCKET.token: "roles/storage.admin",
+    gcp_types.BUCKET_IAM_MEMBER.token: "roles/storage.admin",
+    gcp_types.BQ_DATASET.token: "roles/bigquery.dataOwner",
+    gcp_types.BQ_TABLE.token: "roles/bigquery.dataOwner",
+    gcp_types.DATASET_IAM_MEMBER.token: "roles/bigquery.dataOwner",
+    gcp_types.TABLE_IAM_MEMBER.token: "roles/bigquery.dataOwner",
+    gcp_types.KEY_RING.token: "roles/cloudkms.admin",
+    gcp_types.CRYPTO_KEY.token: "roles/cloudkms.admin",
+    gcp_types.CRYPTO_KEY_IAM_MEMBER.token: "roles/cloudkms.admin",
+    gcp_types.SERVICE_ACCOUNT.token: "roles/iam.serviceAccountAdmin",
+    gcp_types.SERVICE_ACCOUNT_IAM_MEMBER.token: "roles/iam.serviceAccountAdmin",
+    gcp_types.SERVICE_IDENTITY.token: "roles/serviceusage.serviceUsageAdmin",
+    gcp_types.PUBSUB_TOPIC.token: "roles/pubsub.admin",
 }
 
 

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from markupsafe import Markup
@@ -30,6 +31,7 @@ from infra.lineage import LineageGraph, LineageNode, NodeKind, lineage, render_s
 from infra.model.errors import MeshError, UsageError
 from infra.model.platform import PlatformConfig
 from infra.model.spec import resolve
+from infra.odps import data_product
 from infra.site.health import HealthReport, read_health
 from infra.site.pages import (
     Download,
@@ -106,8 +108,8 @@ def _product(
     graph: LineageGraph,
     known: frozenset[str],
     health: HealthReport | None,
-) -> tuple[ProductPage, str]:
-    """One product's page and its ODCS contract (YAML text)."""
+) -> tuple[ProductPage, str, str]:
+    """One product's page, its ODCS contract and its ODPS descriptor (YAML text)."""
     request = entry.loaded.request
     cloud = str(request.spec.cloud)
     env = environment or default_environment(platform, cloud)
@@ -116,7 +118,8 @@ def _product(
         hosted = platform.environments.get(health.environment)
         env = health.environment if hosted is not None and cloud in hosted.clouds() else env
     spec = resolve(request, platform, env, request_dir=entry.loaded.path.parent)
-    contract = data_contract(spec, platform)
+    contract = data_contract(spec, platform, request=request)
+    descriptor = data_product(spec, platform)
     page = product_page(
         request,
         platform=platform,
@@ -131,6 +134,11 @@ def _product(
                 media="application/yaml",
             )
         ],
+        odps=Download(
+            label=f"ODPS data product {descriptor['apiVersion']} (YAML)",
+            href=f"{request.metadata.name}.odps.yaml",
+            media="application/yaml",
+        ),
     )
     around = graph.around(entry.product)
     if around.edges:
@@ -138,7 +146,7 @@ def _product(
             around, focus=entry.product, link=_product_link("../"), title=f"Lineage of {entry.product}"
         )
         page = replace(page, lineage_svg=Markup(svg))
-    return page, contract_yaml(contract)
+    return page, contract_yaml(contract), _yaml(descriptor)
 
 
 def contract_yaml(contract: OpenDataContractStandard) -> str:
@@ -147,11 +155,12 @@ def contract_yaml(contract: OpenDataContractStandard) -> str:
     The pure-Python emitter is most of a site's build time; for the plain data a contract
     dumps to (JSON mode) both emitters give the same text.
     """
+    return _yaml(contract.model_dump(mode="json", exclude_defaults=True, exclude_none=True, by_alias=True))
+
+
+def _yaml(document: dict[str, Any]) -> str:
     return yaml.dump(
-        contract.model_dump(mode="json", exclude_defaults=True, exclude_none=True, by_alias=True),
-        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-        sort_keys=False,
-        allow_unicode=True,
+        document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, allow_unicode=True
     )
 
 
@@ -188,11 +197,12 @@ def build_site(
     files: dict[str, str] = {MARKER: MARKER_TEXT}
     pages: list[ProductPage] = []
     for entry in requests:
-        page, contract = _product(
+        page, contract, descriptor = _product(
             entry, platform=platform, environment=environment, graph=graph, known=known, health=health
         )
         pages.append(page)
         files[f"products/{entry.product}.odcs.yaml"] = contract
+        files[f"products/{entry.product}.odps.yaml"] = descriptor
 
     site = SiteContext(
         organization=platform.organization,

@@ -152,7 +152,7 @@ def test_verify_against_a_moto_server_reports_no_drift_then_drift(tmp_path: Path
             ],
         )
         assert applied.exit_code == 0, applied.output
-        assert "17 created, 0 updated, 0 skipped" in applied.output
+        assert "20 created, 0 updated, 0 skipped" in applied.output
         # moto would apply the conditional Denies to everyone: they are not handed over, and
         # verify says exactly that, and nothing else.
         assert (

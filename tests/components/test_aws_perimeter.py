@@ -8,14 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
 from infra import synth
+from infra.aws import types
 from infra.model.graph import ResourceGraph
 from infra.model.policy_eval import authorize, evaluate
 from infra.model.spec import ProductSpec
+from infra.pulumi_sdk import run_program
 from infra.validation import load_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -180,16 +181,21 @@ class _OptionsMonitor(synth._RecordingMonitor):
         return super().RegisterResource(request)
 
 
-def _options(spec: ProductSpec) -> tuple[dict[str, tuple[bool, bool]], ResourceGraph]:
+def _options(
+    spec: ProductSpec, *, delete_data: bool = False
+) -> tuple[dict[str, tuple[bool, bool]], ResourceGraph]:
     from stacks.product import product_program
 
     def run() -> tuple[dict[str, tuple[bool, bool]], ResourceGraph]:
         aws = spec.require_aws()
         monitor = _OptionsMonitor(synth._Mocks(synth.CloudContext(account=aws.account, region=aws.region)))
-        pulumi.runtime.set_mocks(
-            monitor.mocks, project=spec.project, stack=spec.stack, preview=False, monitor=monitor
+        run_program(
+            product_program(spec, delete_data=delete_data),
+            mocks=monitor.mocks,
+            monitor=monitor,
+            project=spec.project,
+            stack=spec.stack,
         )
-        synth._sync_await(synth.run_pulumi_func(product_program(spec)))
         return monitor.options, ResourceGraph(
             stack=spec.stack, project=spec.project, resources=monitor.recorded
         )
@@ -202,9 +208,9 @@ def test_the_key_outlives_its_bucket_unless_the_data_is_deleted(
     delete_data: bool, retained: bool, example_graph: Graphs
 ) -> None:
     spec, _ = example_graph("finance-payroll")
-    options, graph = _options(dataclasses.replace(spec, delete_data=delete_data))
-    (key,) = graph.of_type("aws:kms/key:Key")
-    (bucket,) = graph.of_type("aws:s3/bucket:Bucket")
+    options, graph = _options(spec, delete_data=delete_data)
+    (key,) = graph.of_type(types.KMS_KEY.token)
+    (bucket,) = graph.of_type(types.BUCKET.token)
     assert options[key.name][0] is retained, f"{key.urn}: retainOnDelete"
     assert bucket.inputs["forceDestroy"] is delete_data, bucket.urn
     # The bucket depends on the key, so a destroy deletes the bucket first and the key only after it.

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from infra.guardrails import check_data_perimeter, rule
+from infra.aws.guardrails.perimeter import check_data_perimeter
+from infra.guardrails import rule
 from infra.model.graph import ResourceGraph
 from infra.synth import synthesize_spec
 from infra.validation import load_spec

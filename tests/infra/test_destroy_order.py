@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,7 @@ def _target(delete_data: bool) -> Any:
     spec, _, loaded = load_spec(
         EXAMPLES / "products" / "finance-payroll.yaml", platform_path=None, environment="dev"
     )
-    spec = dataclasses.replace(spec, delete_data=delete_data)
-    return spec, product_target(spec, loaded, source="finance-payroll.yaml")
+    return spec, product_target(spec, loaded, source="finance-payroll.yaml", delete_data=delete_data)
 
 
 def test_a_plain_destroy_only_destroys_and_keeps_the_key() -> None:

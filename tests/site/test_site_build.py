@@ -26,10 +26,13 @@ EXAMPLE_FILES = [
     "lineage.svg",
     "products/finance/payroll.html",
     "products/finance/payroll.odcs.yaml",
+    "products/finance/payroll.odps.yaml",
     "products/marketing/campaign-performance.html",
     "products/marketing/campaign-performance.odcs.yaml",
+    "products/marketing/campaign-performance.odps.yaml",
     "products/sales/orders.html",
     "products/sales/orders.odcs.yaml",
+    "products/sales/orders.odps.yaml",
 ]
 
 
@@ -71,7 +74,12 @@ def test_builds_every_page_and_each_contract_as_contract_export_writes_it(
     namespace = "{http://www.w3.org/2000/svg}"
     assert svg.find(f"{namespace}style") is not None
     assert len([g for g in svg.iter(f"{namespace}g") if "data-node" in g.attrib]) == 7
-    assert "ODPS data product descriptor: not published yet" in page
+    assert 'href="orders.odps.yaml" download' in page
+    descriptor = yaml.safe_load((tmp_path / "site" / "products" / "sales" / "orders.odps.yaml").read_text())
+    exported_odps = runner.invoke(
+        app, ["product", "export", str(examples_repo / "products" / "sales-orders.yaml")]
+    ).stdout
+    assert descriptor == yaml.safe_load(exported_odps)
 
 
 def test_the_same_requests_give_the_same_bytes_wherever_they_are(examples_repo: Path, tmp_path: Path) -> None:
