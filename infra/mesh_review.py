@@ -37,7 +37,6 @@ from typing import Any
 
 from infra import parallel_plan
 from infra.model.errors import MeshError, UsageError
-from infra.model.platform import PLATFORM_FILE, find_platform_file
 from infra.parallel_plan import PlanJob
 from infra.plan_cache import CACHE_DIR, CODE_FOLDERS, PlanCache, code_digest, plan_key, sdk_versions
 
@@ -48,11 +47,24 @@ DOCUMENT_VERSION = 1
 
 _KIND = re.compile(rb"^kind:\s*[\"']?DataProduct[\"']?\s*(#.*)?$", re.MULTILINE)
 
+#: `infra.model.platform.PLATFORM_FILE`, repeated so a review from the cache never imports
+#: pydantic (a test keeps the two equal).
+PLATFORM_FILE = "mesh.yaml"
+
 #: The folder that holds mesh's own `components/`, `stacks/` and `infra/`.
 CODE_ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- planning every request ----------------------------------------------------------
+
+
+def find_platform_file(start: Path) -> Path | None:
+    """The nearest `mesh.yaml` in `start` (a file's folder or a folder) or any parent."""
+    folder = (start if start.is_dir() else start.parent).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / PLATFORM_FILE).is_file():
+            return candidate / PLATFORM_FILE
+    return None
 
 
 def find_requests(folder: Path) -> list[Path]:
@@ -80,29 +92,45 @@ def find_requests(folder: Path) -> list[Path]:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProductPlan:
-    """One request's plan (or why it has none), as plain JSON-ready data."""
+    """One request's plan (or why it has none), as plain JSON-ready data.
+
+    `digest` is the sha256 of the plan's canonical JSON: equal digests mean equal plans,
+    so an unchanged product is recognised without reading its plan. A plan from the cache
+    is read from disk only when something asks for it (`plan`).
+    """
 
     request: str  # relative to the folder planned, with `/`
     environment: str | None
-    plan: dict[str, Any] | None
+    digest: str | None = None
+    product_name: str | None = None
+    is_blocked: bool = True
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     cached: bool = False
+    loaded: dict[str, Any] | None = None
+    loader: Callable[[], dict[str, Any] | None] | None = None
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        """The plan document (`mesh plan --output json`'s shape), None when it could not be made."""
+        if self.loaded is None and self.loader is not None:
+            self.loaded, self.loader = self.loader(), None
+        return self.loaded
 
     @property
     def product(self) -> str:
         """`domain/name`, or the request path when it could not be planned."""
-        return str(self.plan["product"]) if self.plan else self.request
+        return self.product_name or self.request
 
     @property
     def blocked(self) -> bool:
         """No plan, or a mandatory guardrail fails."""
-        return self.plan is None or bool(self.plan.get("blocked"))
+        return self.error is not None or self.is_blocked
 
     def as_dict(self) -> dict[str, Any]:
-        """`{"request", "product", "environment", "blocked", "error", "warnings", "plan"}`."""
+        """`{"request", "product", "environment", "blocked", "error", "warnings", "planDigest", "plan"}`."""
         return {
             "request": self.request,
             "product": self.product,
@@ -110,20 +138,31 @@ class ProductPlan:
             "blocked": self.blocked,
             "error": self.error,
             "warnings": self.warnings,
+            "planDigest": self.digest,
             "plan": self.plan,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProductPlan:
-        """One entry of a saved `mesh plan --all --output json`."""
-        plan = data.get("plan")
+    def from_outcome(cls, request: str, outcome: dict[str, Any], *, cached: bool = False) -> ProductPlan:
+        """A plan as a worker, the cache or a saved document gives it."""
+        plan = outcome.get("plan")
+        plan = plan if isinstance(plan, dict) else None
         return cls(
-            request=str(data["request"]),
-            environment=data.get("environment"),
-            plan=plan if isinstance(plan, dict) else None,
-            warnings=[str(w) for w in data.get("warnings") or []],
-            error=data.get("error"),
+            request=request,
+            environment=outcome.get("environment"),
+            digest=outcome.get("planDigest") or (plan_digest(plan) if plan is not None else None),
+            product_name=str(plan["product"]) if plan is not None else None,
+            is_blocked=plan is None or bool(plan.get("blocked")),
+            warnings=[str(w) for w in outcome.get("warnings") or []],
+            error=outcome.get("error") if plan is None else None,
+            cached=cached,
+            loaded=plan,
         )
+
+
+def plan_digest(plan: dict[str, Any]) -> str:
+    """The sha256 of a plan's canonical JSON (keys sorted, no spaces)."""
+    return parallel_plan.plan_digest(plan)
 
 
 @dataclass
@@ -167,7 +206,7 @@ def load_mesh_plan(file: Path) -> MeshPlan:
             hint=hint,
         )
     try:
-        products = [ProductPlan.from_dict(p) for p in data["products"]]
+        products = [ProductPlan.from_outcome(str(p["request"]), p) for p in data["products"]]
     except (KeyError, TypeError, AttributeError) as e:
         raise MeshError(f"{file}: a product entry lacks {e}", hint=hint) from e
     return MeshPlan(
@@ -219,7 +258,6 @@ def _plan_targets(
             results[index] = ProductPlan(
                 request=target.relative,
                 environment=environment,
-                plan=None,
                 error=f"no {PLATFORM_FILE} found in {target.request.parent} or any parent folder",
             )
             continue
@@ -228,12 +266,16 @@ def _plan_targets(
         ).digest
         stored = cache.get(keys[index]) if cache is not None else None
         if stored is not None:
+            header, loader = stored
             results[index] = ProductPlan(
                 request=target.relative,
-                environment=stored["environment"],
-                plan=stored["plan"],
-                warnings=stored["warnings"],
+                environment=header["environment"],
+                digest=header["planDigest"],
+                product_name=header["product"],
+                is_blocked=bool(header["blocked"]),
+                warnings=list(header["warnings"]),
                 cached=True,
+                loader=loader,
             )
         else:
             missing.append(index)
@@ -241,22 +283,20 @@ def _plan_targets(
 
     def store(position: int, outcome: dict[str, Any]) -> None:
         if cache is not None:
-            cache.put(keys[missing[position]], _cache_entry(outcome))
+            plan = outcome["plan"]
+            header = {
+                "environment": outcome["environment"],
+                "planDigest": outcome["planDigest"],
+                "product": plan["product"],
+                "blocked": bool(plan.get("blocked")),
+                "warnings": outcome["warnings"],
+            }
+            cache.put(keys[missing[position]], header, plan)
 
     for position, outcome in enumerate(planner(jobs, store if cache is not None else None)):
         index = missing[position]
-        results[index] = ProductPlan(
-            request=targets[index].relative,
-            environment=outcome["environment"],
-            plan=outcome["plan"],
-            warnings=list(outcome["warnings"]),
-            error=outcome["error"],
-        )
+        results[index] = ProductPlan.from_outcome(targets[index].relative, outcome)
     return [r for r in results if r is not None]
-
-
-def _cache_entry(outcome: dict[str, Any]) -> dict[str, Any]:
-    return {"environment": outcome["environment"], "plan": outcome["plan"], "warnings": outcome["warnings"]}
 
 
 def plan_mesh(
@@ -617,6 +657,17 @@ def compare_product(base: ProductPlan | None, head: ProductPlan | None) -> Produ
     from infra.model.graph import ResourceGraph  # noqa: PLC0415
     from infra.review import diff_contract, diff_resources  # noqa: PLC0415
 
+    if head is not None and base is not None and head.digest is not None and head.digest == base.digest:
+        # The same plan: read nothing from the cache, the base's copy serves for both.
+        head = ProductPlan(
+            request=head.request,
+            environment=head.environment,
+            digest=head.digest,
+            product_name=head.product_name,
+            is_blocked=head.is_blocked,
+            warnings=head.warnings,
+            loaded=base.plan,
+        )
     either = head if head is not None and head.plan is not None else base
     assert either is not None
     plan = either.plan or {}
@@ -633,7 +684,7 @@ def compare_product(base: ProductPlan | None, head: ProductPlan | None) -> Produ
         review.status = "added"
     elif head is None:
         review.status = "removed"
-    if head is not None and head.plan is not None and base is not None and base.plan == head.plan:
+    if head is not None and head.plan is not None and base is not None and base.plan is head.plan:
         review.blockers = _blockers(review, head, base)
         return review
     base_graph = ResourceGraph.from_dict(base.plan) if base is not None and base.plan else None

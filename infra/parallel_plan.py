@@ -20,10 +20,9 @@ file as a script with another revision's code first on the path, so that revisio
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import hashlib
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -74,13 +73,21 @@ def plan_one(job: PlanJob) -> dict[str, Any]:
             "warnings": [],
             "error": _message(e),
         }
+    plan = result.as_dict()
     return {
         "request": job.request,
         "environment": result.spec.environment,
-        "plan": result.as_dict(),
+        "plan": plan,
+        "planDigest": plan_digest(plan),
         "warnings": [str(w) for w in result.warnings],
         "error": None,
     }
+
+
+def plan_digest(plan: dict[str, Any]) -> str:
+    """The sha256 of a plan's canonical JSON (keys sorted, no spaces): equal plans, equal digests."""
+    canonical = json.dumps(plan, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _indexed(item: tuple[int, PlanJob]) -> tuple[int, dict[str, Any]]:
@@ -92,6 +99,8 @@ def _indexed(item: tuple[int, PlanJob]) -> tuple[int, dict[str, Any]]:
 
 
 def _child_start() -> None:
+    import asyncio  # noqa: PLC0415 - a review from the cache never needs it
+
     # The parent's loop policy and thread-local loop are stale after fork; start clean.
     asyncio.set_event_loop_policy(None)
     asyncio.set_event_loop(None)
@@ -124,6 +133,8 @@ def plan_many(
     outcomes: list[dict[str, Any] | None] = [None] * total
     if total == 0:
         return []
+    import multiprocessing  # noqa: PLC0415 - a review from the cache never needs it
+
     previous = gc.get_threshold()
     _after_plan = after_plan
     try:

@@ -19,8 +19,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ def code_digest(root: Path) -> str:
 
 def sdk_versions() -> str:
     """`pulumi=3.x;pulumi-aws=7.x;…` for the installed SDKs (`-` when one is missing)."""
+    from importlib import metadata  # noqa: PLC0415 - 0.2 s to import; only keys need it
+
     found = []
     for package in SDK_PACKAGES:
         try:
@@ -139,7 +141,11 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class PlanCache:
-    """Plans by key under `folder`; a missing, unreadable or foreign entry is a miss."""
+    """Plans by key under `folder`; a missing, unreadable or foreign entry is a miss.
+
+    An entry is two lines of JSON: a small header (the key and what a caller wants to know
+    without the plan, such as its digest) and the plan, which is parsed only when asked for.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -147,18 +153,28 @@ class PlanCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The plan stored under `key`, or None."""
+    def get(self, key: str) -> tuple[dict[str, Any], Callable[[], dict[str, Any] | None]] | None:
+        """The header stored under `key` and a function that reads its plan, or None."""
         try:
-            entry = json.loads(self._path(key).read_bytes())
+            raw = self._path(key).read_bytes()
+            first, _, rest = raw.partition(b"\n")
+            header = json.loads(first)
         except (OSError, ValueError):
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("plan"), dict):
+        if not isinstance(header, dict) or header.get("key") != key or not rest:
             return None
-        plan: dict[str, Any] = entry["plan"]
-        return plan
 
-    def put(self, key: str, plan: dict[str, Any]) -> None:
-        """Store `plan` under `key`, atomically."""
-        data = json.dumps({"key": key, "plan": plan}, separators=(",", ":"), sort_keys=True)
-        write_atomic(self._path(key), data.encode())
+        def plan() -> dict[str, Any] | None:
+            try:
+                loaded = json.loads(rest)
+            except ValueError:
+                return None
+            return loaded if isinstance(loaded, dict) else None
+
+        return header, plan
+
+    def put(self, key: str, header: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Store `plan` and its `header` under `key`, atomically."""
+        head = json.dumps({**header, "key": key}, separators=(",", ":"), sort_keys=True)
+        body = json.dumps(plan, separators=(",", ":"))
+        write_atomic(self._path(key), f"{head}\n{body}".encode())

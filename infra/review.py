@@ -14,13 +14,15 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.clouds import resource_type
-from infra.guardrails import GuardrailReport
 from infra.model.errors import MeshError
 from infra.model.graph import Resource, ResourceGraph
-from infra.plan import PlanResult
+
+if TYPE_CHECKING:  # only annotations: `mesh review --all` diffs saved plans without the SDKs
+    from infra.guardrails import GuardrailReport
+    from infra.plan import PlanResult
 
 POLICY_KEYS = ("policy", "assumeRolePolicy")
 
