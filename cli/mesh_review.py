@@ -36,18 +36,22 @@ CacheOption = Annotated[
     ),
 ]
 
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~@&:/\"'=$%^;,?])")
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:/\"'=$%^;,?])")
+#: After `@`, so `@team` in a request never notifies a GitHub team or user.
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 def md(text: object) -> str:
     """Untrusted text for a markdown table cell or list item: every ASCII punctuation
-    character backslash-escaped (CommonMark renders it literally), line breaks as spaces."""
-    return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+    character backslash-escaped (CommonMark renders it literally), line breaks as spaces,
+    and `@` followed by a zero-width space (a backslash does not stop a mention)."""
+    escaped = _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+    return escaped.replace("@", "@" + _ZERO_WIDTH_SPACE)
 
 
 def _summary(text: str) -> str:
     """Text inside `<summary>` (HTML, where markdown escapes do not apply)."""
-    return html.escape(" ".join(text.split()), quote=True).replace("@", "&#64;")
+    return html.escape(" ".join(text.split()), quote=True).replace("@", "@" + _ZERO_WIDTH_SPACE)
 
 
 def _details(summary: str, body: str) -> str:

@@ -293,7 +293,8 @@ def _plan_targets(
             }
             cache.put(keys[missing[position]], header, plan)
 
-    for position, outcome in enumerate(planner(jobs, store if cache is not None else None)):
+    outcomes = planner(jobs, store if cache is not None else None) if jobs else []
+    for position, outcome in enumerate(outcomes):
         index = missing[position]
         results[index] = ProductPlan.from_outcome(targets[index].relative, outcome)
     return [r for r in results if r is not None]
@@ -668,8 +669,9 @@ def compare_product(base: ProductPlan | None, head: ProductPlan | None) -> Produ
             warnings=head.warnings,
             loaded=base.plan,
         )
-    either = head if head is not None and head.plan is not None else base
-    assert either is not None
+    either = head if head is not None and head.plan is not None else (base or head)
+    if either is None:
+        raise ValueError("compare_product needs a base or a head plan")
     plan = either.plan or {}
     review = ProductReview(
         request=either.request,
