@@ -57,10 +57,16 @@ def generate(folder: Path, count: int) -> None:
         (folder / "products" / f"orders-{i:04d}.yaml").write_text(text, encoding="utf-8")
 
 
-def patched_code(into: Path) -> Path:
-    """A copy of mesh's code in which every resource gets one more tag."""
+def copied_code(into: Path) -> Path:
+    """A copy of mesh's code, so edits to the working tree during a run change nothing."""
     for name in CODE:
         shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return into
+
+
+def patched_code(into: Path) -> Path:
+    """A copy of mesh's code in which every resource gets one more tag."""
+    copied_code(into)
     spec = into / "infra" / "model" / "spec.py"
     text = spec.read_text(encoding="utf-8")
     if TAG_LINE not in text:
@@ -109,43 +115,28 @@ def main() -> None:
     try:
         mesh = work / "mesh"
         generate(mesh, args.products)
-        changed = patched_code(work / "code")
+        unchanged, changed = copied_code(work / "code-base"), patched_code(work / "code")
         base = work / "base.json"
-        rows = [
-            run(
-                "plan --all (base, cold)",
-                ROOT,
-                ["plan", "--all", str(mesh), "-o", "json", *jobs],
-                stdout=base,
-            ),
-            run(
-                "review --all, tag change (cold)",
-                changed,
-                ["review", "--all", str(mesh), "--base-plans", str(base), "-o", "json", *jobs],
-                stdout=work / "review.json",
-            ),
-            run(
-                "review --all, tag change (cached)",
-                changed,
-                ["review", "--all", str(mesh), "--base-plans", str(base), "-o", "json", *jobs],
-            ),
-            run(
-                "review --all, no change (cached)",
-                ROOT,
-                ["review", "--all", str(mesh), "--base-plans", str(base), "-o", "json", *jobs],
-            ),
+        review = ["review", "--all", str(mesh), "--base-plans", str(base), "-o", "json", *jobs]
+        steps = [
+            ("plan --all (base, cold)", unchanged, ["plan", "--all", str(mesh), "-o", "json", *jobs], base),
+            ("review --all, tag change (cold)", changed, review, work / "review.json"),
+            ("review --all, tag change (cached)", changed, review, None),
+            ("review --all, no change (cached)", unchanged, review, None),
         ]
-        review = json.loads((work / "review.json").read_text(encoding="utf-8"))
-        summary = review["summary"]
-        print(
-            f"{args.products} products, {summary['resources']['changed']} resources changed by the patch, "
-            f"{summary['changed']} products changed, cores {os.cpu_count()}"
-        )
-        print(f"{'step':<36} {'wall s':>8} {'cpu s':>8} {'load1':>6} {'exit':>4}  note")
-        for row in rows:
+        print(f"{args.products} products, {os.cpu_count()} CPUs", flush=True)
+        print(f"{'step':<36} {'wall s':>8} {'cpu s':>8} {'load1':>6} {'exit':>4}  note", flush=True)
+        for label, code, command, stdout in steps:
+            row = run(label, code, command, stdout=stdout)
             print(
-                f"{row['step']:<36} {row['wall_s']:>8} {row['cpu_s']:>8} {row['load1']:>6} {row['exit']:>4}  {row['note']}"
+                f"{row['step']:<36} {row['wall_s']:>8} {row['cpu_s']:>8} {row['load1']:>6} {row['exit']:>4}  {row['note']}",
+                flush=True,
             )
+        summary = json.loads((work / "review.json").read_text(encoding="utf-8"))["summary"]
+        print(
+            f"the patch changed {summary['resources']['changed']} resources in {summary['changed']} products",
+            flush=True,
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -96,7 +96,7 @@ def plan_all(
             progress=update,
         )
     if json_output:
-        print(json.dumps(result.as_dict(), separators=(",", ":")))
+        print(result.to_json())
     else:
         render_mesh_plan(result)
     raise typer.Exit(1 if result.blocked else 0)

@@ -110,14 +110,29 @@ class ProductPlan:
     error: str | None = None
     cached: bool = False
     loaded: dict[str, Any] | None = None
-    loader: Callable[[], dict[str, Any] | None] | None = None
+    text: Callable[[], str] | None = None  # the plan's canonical JSON, read when needed
 
     @property
     def plan(self) -> dict[str, Any] | None:
         """The plan document (`mesh plan --output json`'s shape), None when it could not be made."""
-        if self.loaded is None and self.loader is not None:
-            self.loaded, self.loader = self.loader(), None
+        if self.loaded is None and self.text is not None:
+            try:
+                parsed = json.loads(self.text())
+            except ValueError:
+                parsed = None
+            self.loaded = parsed if isinstance(parsed, dict) else None
         return self.loaded
+
+    def plan_json(self) -> str:
+        """The plan as canonical JSON text (`null` when there is none), parsed only if it must be."""
+        if self.loaded is None and self.text is not None:
+            return self.text()
+        return "null" if self.plan is None else parallel_plan.canonical_json(self.plan)
+
+    def to_json(self) -> str:
+        """`as_dict()` as compact JSON, with the plan's text spliced in rather than re-encoded."""
+        head = json.dumps({**self.as_dict(plan=False), "plan": None}, separators=(",", ":"))
+        return head[: -len("null}")] + self.plan_json() + "}"
 
     @property
     def product(self) -> str:
@@ -129,9 +144,9 @@ class ProductPlan:
         """No plan, or a mandatory guardrail fails."""
         return self.error is not None or self.is_blocked
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, plan: bool = True) -> dict[str, Any]:
         """`{"request", "product", "environment", "blocked", "error", "warnings", "planDigest", "plan"}`."""
-        return {
+        shape = {
             "request": self.request,
             "product": self.product,
             "environment": self.environment,
@@ -139,24 +154,40 @@ class ProductPlan:
             "error": self.error,
             "warnings": self.warnings,
             "planDigest": self.digest,
-            "plan": self.plan,
         }
+        if plan:
+            shape["plan"] = self.plan
+        return shape
 
     @classmethod
-    def from_outcome(cls, request: str, outcome: dict[str, Any], *, cached: bool = False) -> ProductPlan:
-        """A plan as a worker, the cache or a saved document gives it."""
-        plan = outcome.get("plan")
+    def from_saved(cls, request: str, saved: dict[str, Any]) -> ProductPlan:
+        """One product of a saved `mesh plan --all --output json`."""
+        plan = saved.get("plan")
         plan = plan if isinstance(plan, dict) else None
         return cls(
             request=request,
-            environment=outcome.get("environment"),
-            digest=outcome.get("planDigest") or (plan_digest(plan) if plan is not None else None),
+            environment=saved.get("environment"),
+            digest=saved.get("planDigest") or (plan_digest(plan) if plan is not None else None),
             product_name=str(plan["product"]) if plan is not None else None,
             is_blocked=plan is None or bool(plan.get("blocked")),
-            warnings=[str(w) for w in outcome.get("warnings") or []],
-            error=outcome.get("error") if plan is None else None,
-            cached=cached,
+            warnings=[str(w) for w in saved.get("warnings") or []],
+            error=saved.get("error") if plan is None else None,
             loaded=plan,
+        )
+
+    @classmethod
+    def from_outcome(cls, request: str, outcome: dict[str, Any]) -> ProductPlan:
+        """A plan as a worker gives it (`infra.parallel_plan.plan_one`)."""
+        text = outcome.get("planJson")
+        return cls(
+            request=request,
+            environment=outcome.get("environment"),
+            digest=outcome.get("planDigest"),
+            product_name=outcome.get("product"),
+            is_blocked=text is None or bool(outcome.get("blocked")),
+            warnings=[str(w) for w in outcome.get("warnings") or []],
+            error=outcome.get("error") if text is None else None,
+            text=(lambda: text) if isinstance(text, str) else None,
         )
 
 
@@ -179,16 +210,21 @@ class MeshPlan:
         """Some product cannot be planned or fails a mandatory guardrail."""
         return any(p.blocked for p in self.products)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The documented shape (README, `mesh plan --all`); products sorted by request path."""
-        return {
-            "kind": MESH_PLAN_KIND,
-            "version": DOCUMENT_VERSION,
-            "environment": self.environment,
-            "platformCode": self.code,
-            "blocked": self.blocked,
-            "products": [p.as_dict() for p in self.products],
-        }
+    def to_json(self) -> str:
+        """The documented shape (README, `mesh plan --all --output json`) as compact JSON;
+        products in request-path order, each plan's keys sorted."""
+        head = json.dumps(
+            {
+                "kind": MESH_PLAN_KIND,
+                "version": DOCUMENT_VERSION,
+                "environment": self.environment,
+                "platformCode": self.code,
+                "blocked": self.blocked,
+                "products": None,
+            },
+            separators=(",", ":"),
+        )
+        return head[: -len("null}")] + "[" + ",".join(p.to_json() for p in self.products) + "]}"
 
 
 def load_mesh_plan(file: Path) -> MeshPlan:
@@ -206,7 +242,7 @@ def load_mesh_plan(file: Path) -> MeshPlan:
             hint=hint,
         )
     try:
-        products = [ProductPlan.from_outcome(str(p["request"]), p) for p in data["products"]]
+        products = [ProductPlan.from_saved(str(p["request"]), p) for p in data["products"]]
     except (KeyError, TypeError, AttributeError) as e:
         raise MeshError(f"{file}: a product entry lacks {e}", hint=hint) from e
     return MeshPlan(
@@ -275,7 +311,7 @@ def _plan_targets(
                 is_blocked=bool(header["blocked"]),
                 warnings=list(header["warnings"]),
                 cached=True,
-                loader=loader,
+                text=loader,
             )
         else:
             missing.append(index)
@@ -283,15 +319,14 @@ def _plan_targets(
 
     def store(position: int, outcome: dict[str, Any]) -> None:
         if cache is not None:
-            plan = outcome["plan"]
             header = {
                 "environment": outcome["environment"],
                 "planDigest": outcome["planDigest"],
-                "product": plan["product"],
-                "blocked": bool(plan.get("blocked")),
+                "product": outcome["product"],
+                "blocked": bool(outcome["blocked"]),
                 "warnings": outcome["warnings"],
             }
-            cache.put(keys[missing[position]], header, plan)
+            cache.put(keys[missing[position]], header, outcome["planJson"])
 
     outcomes = planner(jobs, store if cache is not None else None) if jobs else []
     for position, outcome in enumerate(outcomes):
@@ -423,7 +458,7 @@ def plan_at_ref(
             outcomes: list[dict[str, Any]] = json.loads(out_file.read_bytes())
             if store is not None:
                 for position, outcome in enumerate(outcomes):
-                    if outcome["plan"] is not None:
+                    if outcome["planJson"] is not None:
                         store(position, outcome)
             return outcomes
 

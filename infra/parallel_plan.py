@@ -54,10 +54,14 @@ def _message(error: BaseException) -> str:
 
 
 def plan_one(job: PlanJob) -> dict[str, Any]:
-    """Plan one request: `{"request", "environment", "plan", "warnings", "error"}`.
+    """Plan one request: `{"request", "environment", "product", "blocked", "planJson",
+    "planDigest", "warnings", "error"}`.
 
-    A request that cannot be planned (invalid, or a synthesis failure) gives `error` (the
-    user's message) and `plan: null` instead of raising, so one product never stops the rest.
+    The plan travels as its canonical JSON text (`mesh plan --output json`'s document, keys
+    sorted): made once here, it is hashed, cached and printed without being parsed or
+    serialized again. A request that cannot be planned (invalid, or a synthesis failure)
+    gives `error` (the user's message) and `planJson: null` instead of raising, so one
+    product never stops the rest.
     """
     from infra.plan import plan_request  # noqa: PLC0415 - the planner of whichever tree is on the path
 
@@ -69,31 +73,41 @@ def plan_one(job: PlanJob) -> dict[str, Any]:
         return {
             "request": job.request,
             "environment": job.environment,
-            "plan": None,
+            "product": None,
+            "blocked": True,
+            "planJson": None,
+            "planDigest": None,
             "warnings": [],
             "error": _message(e),
         }
     plan = result.as_dict()
+    text = canonical_json(plan)
     return {
         "request": job.request,
         "environment": result.spec.environment,
-        "plan": plan,
-        "planDigest": plan_digest(plan),
+        "product": plan["product"],
+        "blocked": bool(plan["blocked"]),
+        "planJson": text,
+        "planDigest": hashlib.sha256(text.encode()).hexdigest(),
         "warnings": [str(w) for w in result.warnings],
         "error": None,
     }
 
 
+def canonical_json(plan: dict[str, Any]) -> str:
+    """A plan as JSON with sorted keys and no spaces: equal plans, equal text."""
+    return json.dumps(plan, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def plan_digest(plan: dict[str, Any]) -> str:
-    """The sha256 of a plan's canonical JSON (keys sorted, no spaces): equal plans, equal digests."""
-    canonical = json.dumps(plan, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The sha256 of a plan's canonical JSON."""
+    return hashlib.sha256(canonical_json(plan).encode()).hexdigest()
 
 
 def _indexed(item: tuple[int, PlanJob]) -> tuple[int, dict[str, Any]]:
     index, job = item
     outcome = plan_one(job)
-    if _after_plan is not None and outcome["plan"] is not None:
+    if _after_plan is not None and outcome["planJson"] is not None:
         _after_plan(index, outcome)
     return index, outcome
 

@@ -153,8 +153,8 @@ class PlanCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> tuple[dict[str, Any], Callable[[], dict[str, Any] | None]] | None:
-        """The header stored under `key` and a function that reads its plan, or None."""
+    def get(self, key: str) -> tuple[dict[str, Any], Callable[[], str]] | None:
+        """The header stored under `key` and a function that gives its plan's JSON text, or None."""
         try:
             raw = self._path(key).read_bytes()
             first, _, rest = raw.partition(b"\n")
@@ -164,17 +164,9 @@ class PlanCache:
         if not isinstance(header, dict) or header.get("key") != key or not rest:
             return None
 
-        def plan() -> dict[str, Any] | None:
-            try:
-                loaded = json.loads(rest)
-            except ValueError:
-                return None
-            return loaded if isinstance(loaded, dict) else None
+        return header, rest.decode
 
-        return header, plan
-
-    def put(self, key: str, header: dict[str, Any], plan: dict[str, Any]) -> None:
-        """Store `plan` and its `header` under `key`, atomically."""
+    def put(self, key: str, header: dict[str, Any], plan_json: str) -> None:
+        """Store a plan's JSON text and its `header` under `key`, atomically."""
         head = json.dumps({**header, "key": key}, separators=(",", ":"), sort_keys=True)
-        body = json.dumps(plan, separators=(",", ":"))
-        write_atomic(self._path(key), f"{head}\n{body}".encode())
+        write_atomic(self._path(key), f"{head}\n{plan_json}".encode())
