@@ -12,11 +12,13 @@ import html
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 
 from cli.console import err, out
@@ -58,7 +60,7 @@ def _details(summary: str, body: str) -> str:
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
 
 
-def _progress(label: str):  # type: ignore[no-untyped-def]
+def _progress(label: str) -> tuple[Status, Callable[[int, int], None]]:
     status = err.status(label)
 
     def update(done: int, total: int) -> None:

@@ -536,7 +536,7 @@ class ProductReview:
                     "type": r.type,
                     "name": r.name,
                     "change": r.kind,
-                    "stateful": r in self.at_risk or _stateful(r.type),
+                    "stateful": _stateful(r.type),
                     "inputs": [{"path": c.path, "before": c.before, "after": c.after} for c in r.changes],
                     "policies": [
                         {
