@@ -146,7 +146,7 @@ class ProductPlan:
 
     def as_dict(self, *, plan: bool = True) -> dict[str, Any]:
         """`{"request", "product", "environment", "blocked", "error", "warnings", "planDigest", "plan"}`."""
-        shape = {
+        shape: dict[str, Any] = {
             "request": self.request,
             "product": self.product,
             "environment": self.environment,

@@ -24,6 +24,16 @@ class Case:
     differs: bool
 
 
+def _write(path: Path, text: str) -> dict[str, str]:
+    path.write_text(text)
+    return {}
+
+
+def _delete(path: Path) -> dict[str, str]:
+    path.unlink()
+    return {}
+
+
 def _layout(root: Path) -> Path:
     (root / "products" / "jobs").mkdir(parents=True)
     (root / "mesh.yaml").write_text("kind: Platform\norganization: acme\n")
@@ -43,12 +53,12 @@ CASES = [
     Case("nothing changed", lambda root: {}, False),
     Case(
         "the request's bytes",
-        lambda root: (root / "products" / "orders.yaml").write_text(REQUEST + "# a comment\n") and {},
+        lambda root: _write(root / "products" / "orders.yaml", REQUEST + "# a comment\n"),
         True,
     ),
     Case(
         "the platform config's bytes",
-        lambda root: (root / "mesh.yaml").write_text("kind: Platform\norganization: other\n") and {},
+        lambda root: _write(root / "mesh.yaml", "kind: Platform\norganization: other\n"),
         True,
     ),
     Case("the environment", lambda root: {"environment": "prod"}, True),
@@ -56,17 +66,17 @@ CASES = [
     Case("the Pulumi SDK versions", lambda root: {"sdks": "s2"}, True),
     Case(
         "the transform script the request names",
-        lambda root: (root / "products" / "jobs" / "job.py").write_text("print('v2')\n") and {},
+        lambda root: _write(root / "products" / "jobs" / "job.py", "print('v2')\n"),
         True,
     ),
     Case(
         "the transform script is deleted",
-        lambda root: (root / "products" / "jobs" / "job.py").unlink() or {},
+        lambda root: _delete(root / "products" / "jobs" / "job.py"),
         True,
     ),
     Case(
         "a file the request does not name",
-        lambda root: (root / "products" / "jobs" / "other.py").write_text("x = 1\n") and {},
+        lambda root: _write(root / "products" / "jobs" / "other.py", "x = 1\n"),
         False,
     ),
 ]
