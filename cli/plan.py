@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from cli.console import err, fits, out, print_json, print_wrapped
+from cli.mesh_review import CacheOption, JobsOption
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ def plan(
         PlanOutput,
         typer.Option("--output", "-o", help="table, tree (by component) or json (documented shape)."),
     ] = PlanOutput.TABLE,
+    all_requests: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="FILE is a folder: plan every request under it (each with its nearest mesh.yaml) into one document.",
+        ),
+    ] = False,
+    jobs: JobsOption = None,
+    cache: CacheOption = True,
 ) -> None:
     """Show every resource a request creates and the guardrail results — offline.
 
@@ -43,8 +53,20 @@ def plan(
     runs under mocks, so names, tags and policy documents are the real ones.
     Exit code 0 when no mandatory guardrail fails, 1 when one does or the request is invalid.
 
+    With --all, FILE is a folder and every request under it is planned (in parallel, from
+    the plan cache when nothing changed); `--output json` then writes one document holding
+    every product's plan, the base that `mesh review --all --base-plans` compares with.
+
     Example: mesh plan examples/products/sales-orders.yaml --env dev --output tree
+
+    Example: mesh plan --all examples --output json > base.json
     """
+    if all_requests:
+        from cli.mesh_review import plan_all
+
+        plan_all(
+            file, env=env, platform=platform, json_output=output is PlanOutput.JSON, jobs=jobs, cache=cache
+        )
     from infra.plan import plan_request
 
     if output is not PlanOutput.JSON:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.console import err, out, print_json, print_wrapped
-from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
+from cli.mesh_review import CacheOption, JobsOption
+from cli.options import DefaultEnvOption, PlatformOption
 
 if TYPE_CHECKING:
     from infra.plan import PlanResult
@@ -26,7 +27,13 @@ class ReviewOutput(StrEnum):
 
 
 def review(
-    file: RequestArgument,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The data product request (YAML); with --all, the folder of requests (default: .).",
+            show_default=False,
+        ),
+    ] = None,
     base: Annotated[
         str | None,
         typer.Option("--base", help="Git ref to compare with (the same file at that ref). Default: HEAD."),
@@ -51,6 +58,21 @@ def review(
             "--live", help="Also show Pulumi's own preview against the real state (needs a working engine)."
         ),
     ] = False,
+    all_requests: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Review the working tree's platform code against every request under the folder (blast radius).",
+        ),
+    ] = False,
+    base_plans: Annotated[
+        Path | None,
+        typer.Option(
+            "--base-plans", help="With --all: a saved `mesh plan --all --output json` to compare with."
+        ),
+    ] = None,
+    jobs: JobsOption = None,
+    cache: CacheOption = True,
 ) -> None:
     """Review what a change to a request does, offline; exit 1 when something blocks it.
 
@@ -59,9 +81,38 @@ def review(
     block unless the major version was raised), grants added and removed, the guardrails
     and the access proof.
 
+    With --all, the change under review is mesh's own code: every request under the folder
+    is planned with the working tree and with the base (--base-plans, or --base REF: the
+    platform code at that git ref), and the blast radius is reported per product and for
+    the mesh. The access proof is not run mesh-wide.
+
     Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown
+
+    Example: mesh review --all examples --base origin/main --output markdown
     """
     from infra.model.errors import UsageError
+
+    if all_requests:
+        from cli.mesh_review import review_all
+
+        if base_plan is not None or live:
+            raise UsageError(
+                "--base-plan and --live review one request; with --all use --base-plans or --base"
+            )
+        review_all(
+            file or Path(),
+            base=base,
+            base_plans=base_plans,
+            env=env,
+            platform=platform,
+            output=str(output),
+            jobs=jobs,
+            cache=cache,
+        )
+    if file is None:
+        raise UsageError("mesh review needs a request file (or --all for every request under a folder)")
+    if base_plans is not None:
+        raise UsageError("--base-plans goes with --all; for one request use --base-plan")
     from infra.plan import plan_request
     from infra.review import load_base_plan, request_at_ref
     from infra.review import review as run_review

@@ -14,15 +14,17 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.clouds import resource_type, supports
-from infra.guardrails import GuardrailReport
 from infra.model.capability import Capability
 from infra.model.errors import MeshError, UsageError
 from infra.model.graph import Resource, ResourceGraph
 from infra.model.iam import as_list, principals, statements
-from infra.plan import PlanResult
+
+if TYPE_CHECKING:  # only annotations: `mesh review --all` diffs saved plans without the SDKs
+    from infra.guardrails import GuardrailReport
+    from infra.plan import PlanResult
 
 POLICY_KEYS = ("policy", "assumeRolePolicy")
 # Inputs a provider takes as a JSON string (a BigQuery table's schema); a review compares
