@@ -83,7 +83,7 @@ def test_plan_all_writes_one_document_with_every_request(saved: tuple[Path, dict
     for product in document["products"]:
         assert product["environment"] == "dev"
         assert product["plan"]["stack"] == f"sales.{product['product'].split('/')[1]}.dev"
-        assert len([r for r in product["plan"]["resources"] if not r["type"].startswith("mesh:")]) == 30
+        assert len([r for r in product["plan"]["resources"] if not r["type"].startswith("mesh:")]) == 33
 
 
 def test_plan_all_takes_env(mesh: tuple[Path, dict[str, Any]]) -> None:
