@@ -14,8 +14,16 @@ from typing import Any
 import yaml
 
 from infra.errors import DocumentInvalid, Problem
+from infra.files import read_input
 
 FieldPath = tuple[str | int, ...]
+
+# Why 200,000: the largest request the column and port caps allow (100 ports of 1,000
+# columns is refused, 5,000 columns in all is not) has about 30,000 nodes; counting every
+# alias as the nodes it stands for stops a small file from expanding into millions.
+MAX_NODES = 200_000
+# Python refuses to turn more than 4,300 digits into an int; no mesh value needs 40.
+MAX_INTEGER_DIGITS = 40
 
 
 def format_path(path: FieldPath) -> str:
@@ -57,7 +65,47 @@ class Document:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+    """SafeLoader that refuses duplicate keys and integers too long to be a value."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INTEGER_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {digits:,} digits is not a value mesh can use "
+                f"(at most {MAX_INTEGER_DIGITS}); put it in quotes if it is text",
+                node.start_mark,
+            )
+        return int(super().construct_yaml_int(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is replaced by what it names.
+
+    Computed without expanding (each node's size once, children before parents), so a
+    "billion laughs" file is measured in linear time.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children), MAX_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
 
 
 def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Problem], walked: set[int]) -> None:
@@ -110,6 +158,20 @@ def parse_document(text: str, *, file: str) -> Document:
         ) from e
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise DocumentInvalid(
+                [
+                    Problem(
+                        file=file,
+                        path="",
+                        message=f"the document expands to more than {MAX_NODES:,} values (each alias "
+                        "counted as what it repeats), the most mesh reads",
+                        line=1,
+                        column=1,
+                    )
+                ],
+                hint="See 'Input limits' in the README.",
+            )
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -147,18 +209,14 @@ def parse_document(text: str, *, file: str) -> Document:
 
 
 def read_document(path: Path) -> Document:
-    """Read and parse a YAML file; a missing or unreadable file raises a `MeshError`."""
+    """Read and parse a YAML file; a missing, special, oversized or unreadable file raises
+    `DocumentInvalid` (see `infra.files.read_input`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise DocumentInvalid(
-            [Problem(file=str(path), path="", message="no such file")],
-            hint="Check the path, or create a request with `mesh init`.",
-        ) from e
-    except IsADirectoryError as e:
-        raise DocumentInvalid(
-            [Problem(file=str(path), path="", message="is a directory, expected a YAML file")]
-        ) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise DocumentInvalid([Problem(file=str(path), path="", message=f"cannot be read ({e})")]) from e
+        text = read_input(path, what="YAML file")
+    except DocumentInvalid as e:
+        if e.problems and e.problems[0].message == "no such file":
+            raise DocumentInvalid(
+                e.problems, hint="Check the path, or create a request with `mesh init`."
+            ) from e
+        raise
     return parse_document(text, file=str(path))

@@ -25,6 +25,7 @@ from infra.errors import (
     Severity,
     UnknownEnvironment,
 )
+from infra.guardrails import check_disabled
 from infra.platform import PLATFORM_FILE, PlatformConfig, find_platform_file
 from infra.request import (
     API_VERSION,
@@ -163,7 +164,52 @@ def load_platform(path: Path) -> LoadedPlatform:
         config = PlatformConfig.model_validate(doc.data, by_name=False)
     except ValidationError as e:
         raise DocumentInvalid(problems_from_pydantic(e, doc, PlatformConfig)) from e
+    problems = _disabled_guardrail_rules(config, doc) + _backend_rules(config, doc, path.parent)
+    if problems:
+        raise DocumentInvalid(problems)
     return LoadedPlatform(config=config, document=doc, path=path)
+
+
+def _disabled_guardrail_rules(config: PlatformConfig, doc: Document) -> list[Problem]:
+    """Each id in `guardrails.disabled` and `environments.<env>.disabledGuardrails` must name an
+    advisory rule: an unknown id (a typo would silently keep nothing off) and a mandatory
+    one (which can never be disabled) are located errors."""
+    lists: list[tuple[FieldPath, list[str]]] = [(("guardrails", "disabled"), config.guardrails.disabled)]
+    lists += [
+        (("environments", name, "disabledGuardrails"), env.disabled_guardrails)
+        for name, env in config.environments.items()
+    ]
+    return [
+        doc.problem((*where, i), message)
+        for where, ids in lists
+        for i, rule_id in enumerate(ids)
+        for message in check_disabled([rule_id])
+    ]
+
+
+def _backend_rules(config: PlatformConfig, doc: Document, root: Path) -> list[Problem]:
+    """A relative `file://` backend stays inside the repository that holds mesh.yaml.
+
+    An absolute (or `~`) path is the platform team's explicit choice and is kept as written.
+    """
+    problems = []
+    for name, env in config.environments.items():
+        rest = env.backend.removeprefix("file://")
+        if not env.backend.startswith("file://") or not rest or rest.startswith(("/", "~")):
+            continue
+        if not _inside((root / rest).resolve(), root.resolve()):
+            problems.append(
+                doc.problem(
+                    ("environments", name, "backend"),
+                    f"'{env.backend}' leaves the folder of {PLATFORM_FILE} ({root.resolve()}); a relative "
+                    "state folder must stay inside it — write an absolute path to keep state elsewhere",
+                )
+            )
+    return problems
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def require_environment(config: PlatformConfig, environment: str, *, source: Path | str) -> None:
@@ -194,6 +240,66 @@ def locate_platform(explicit: Path | None, *, near: Path) -> Path:
             "that holds requests (see examples/mesh.yaml).",
         )
     return found
+
+
+# Why these caps: a plan costs about 1 ms and 25 KB per column (measured with
+# `mesh plan` on generated requests, see 'Input limits' in the README); 5,000 columns
+# plan in a few seconds and well under 500 MB, while the 100 ports of 1,000 aliased
+# columns that once planned into 22 MB of JSON are refused. BigQuery allows 10,000
+# columns per table; no real product needs more than a few hundred.
+MAX_PORTS = 50
+MAX_COLUMNS_PER_PORT = 1_000
+MAX_COLUMNS = 5_000
+MAX_CONSUMERS = 100
+MAX_INPUT_PORTS = 200
+
+
+def _size_rules(doc: Document) -> list[Problem]:
+    """Problems for a request larger than mesh plans (checked first, so nothing big is validated)."""
+    spec = _mapping(doc.data.get("spec"))
+    problems = []
+    ports = _items(spec.get("outputPorts"))
+    if len(ports) > MAX_PORTS:
+        problems.append(
+            doc.problem(
+                ("spec", "outputPorts"), f"{len(ports):,} output ports; a product has at most {MAX_PORTS}"
+            )
+        )
+    total = 0
+    for i, raw in ports:
+        columns = len(_items(_mapping(raw).get("schema")))
+        total += columns
+        if columns > MAX_COLUMNS_PER_PORT:
+            problems.append(
+                doc.problem(
+                    ("spec", "outputPorts", i, "schema"),
+                    f"{columns:,} columns; a port has at most {MAX_COLUMNS_PER_PORT:,}",
+                )
+            )
+    if total > MAX_COLUMNS:
+        problems.append(
+            doc.problem(
+                ("spec", "outputPorts"),
+                f"{total:,} columns over all ports; a product has at most {MAX_COLUMNS:,}",
+            )
+        )
+    consumers = _items(_mapping(spec.get("access")).get("consumers"))
+    if len(consumers) > MAX_CONSUMERS:
+        problems.append(
+            doc.problem(
+                ("spec", "access", "consumers"),
+                f"{len(consumers):,} consumers; a product has at most {MAX_CONSUMERS}",
+            )
+        )
+    inputs = _items(spec.get("inputPorts"))
+    if len(inputs) > MAX_INPUT_PORTS:
+        problems.append(
+            doc.problem(
+                ("spec", "inputPorts"),
+                f"{len(inputs):,} input ports; a product has at most {MAX_INPUT_PORTS}",
+            )
+        )
+    return problems
 
 
 @dataclass
@@ -336,7 +442,35 @@ def _port_rules(index: int, port: OutputPort, parts: _Parts, doc: Document) -> l
     return problems
 
 
-def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Problem]:
+def _entrypoint_rules(entrypoint: str, doc: Document, request_dir: Path, root: Path) -> list[Problem]:
+    """The transform script must be a regular file inside `root` (the repository that holds
+    mesh.yaml) once `..` and symbolic links are resolved: mesh uploads it to the product's
+    bucket, so anything else would let a request publish any file on the machine."""
+    at: FieldPath = ("spec", "compute", "transform", "entrypoint")
+    script = request_dir / entrypoint
+    try:
+        resolved = script.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return [
+            doc.problem(
+                at,
+                f"'{entrypoint}' does not exist (looked for {script}); paths are relative to the request file",
+            )
+        ]
+    if not _inside(resolved, root.resolve()):
+        return [
+            doc.problem(
+                at,
+                f"'{entrypoint}' resolves to {resolved}, outside {root.resolve()} (the repository that "
+                f"holds {PLATFORM_FILE}); keep job scripts in the repository, with no '..' or links out of it",
+            )
+        ]
+    if not resolved.is_file():
+        return [doc.problem(at, f"'{entrypoint}' is not a regular file ({resolved}); name a Python script")]
+    return []
+
+
+def _request_rules(parts: _Parts, doc: Document, request_dir: Path, root: Path) -> list[Problem]:
     """Rules within one request that span fields."""
     problems: list[Problem] = []
     names = Counter(p.name for _, p in parts.ports)
@@ -389,14 +523,7 @@ def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Prob
             parse_schedule(parts.transform.schedule)
         except ValueError as e:
             problems.append(doc.problem((*job, "schedule"), str(e)))
-        script = request_dir / parts.transform.entrypoint
-        if not script.is_file():
-            problems.append(
-                doc.problem(
-                    (*job, "entrypoint"),
-                    f"'{parts.transform.entrypoint}' does not exist (looked for {script}); paths are relative to the request file",
-                )
-            )
+        problems += _entrypoint_rules(parts.transform.entrypoint, doc, request_dir, root)
     return problems
 
 
@@ -498,6 +625,9 @@ def load_request(
     problems = _check_header(doc, KIND)
     if problems:
         raise DocumentInvalid(problems)
+    problems = _size_rules(doc)
+    if problems:
+        raise DocumentInvalid(problems, hint="See 'Input limits' in the README.")
     problems = []
     request: DataProductRequest | None = None
     try:
@@ -507,7 +637,10 @@ def load_request(
     except ValidationError as e:
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)
-    problems += _request_rules(parts, doc, path.parent)
+    # Job scripts stay inside the repository that holds mesh.yaml (the request's own folder
+    # when there is no platform config yet).
+    root = platform.path.parent if platform is not None else path.parent
+    problems += _request_rules(parts, doc, path.parent, root)
     if platform is not None:
         problems += _platform_rules(parts, doc, platform, environment)
     problems.sort(key=lambda p: (p.line, p.column, p.path))
