@@ -39,6 +39,12 @@ def export(
         Path | None,
         typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite an existing --file (never a request or the platform config)."
+        ),
+    ] = False,
 ) -> None:
     """Export a request's data contract as ODCS v3.1.
 
@@ -62,8 +68,46 @@ def export(
     if to is None:
         typer.echo(text, nl=False)
         return
-    to.write_text(text, encoding="utf-8")
-    err.print(f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}")
+    from infra.files import write_atomic
+
+    _check_export_target(to, request=file, platform_file=loaded.path, force=force)
+    write_atomic(to, text, overwrite=force)
+    err.print(
+        f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
+        markup=False,
+    )
+
+
+def _check_export_target(to: Path, *, request: Path, platform_file: Path, force: bool) -> None:
+    """Refuse to overwrite without --force, and never overwrite a request or mesh.yaml."""
+    from infra.errors import UsageError
+    from infra.platform import PLATFORM_FILE
+
+    if not to.exists():
+        return
+    if to.is_dir():
+        raise UsageError(f"--file {to} is a directory", hint="Pass the path of a file.")
+    same = {request.resolve(), platform_file.resolve()}
+    if to.resolve() in same or to.name == PLATFORM_FILE or _is_mesh_document(to):
+        raise UsageError(
+            f"--file {to} is a data product request or a platform config; mesh never overwrites one "
+            "with a contract, even with --force",
+            hint="Write the contract to a file of its own, e.g. orders.odcs.yaml.",
+        )
+    if not force:
+        raise UsageError(f"--file {to} already exists", hint="Pass --force to overwrite it.")
+
+
+def _is_mesh_document(path: Path) -> bool:
+    """Whether `path` reads as a mesh request or platform config (`kind: DataProduct | Platform`)."""
+    from infra.document import read_document
+    from infra.errors import MeshError
+
+    try:
+        kind = read_document(path).data.get("kind")
+    except MeshError:
+        return False
+    return kind in ("DataProduct", "Platform")
 
 
 @app.command("import")
@@ -93,12 +137,20 @@ def import_(
     Example: mesh contract import orders.odcs.yaml --file products/sales-orders.yaml
     """
     from infra.contract import read_contract, request_from_contract
-    from infra.errors import DocumentInvalid
+    from infra.errors import DocumentInvalid, MeshError
     from infra.platform import find_platform_file
     from infra.scaffold import dump_request, write_request
     from infra.validation import load_platform
 
-    document, notes = request_from_contract(read_contract(contract), cloud=str(cloud) if cloud else None)
+    parsed = read_contract(contract)
+    try:
+        document, notes = request_from_contract(parsed, cloud=str(cloud) if cloud else None)
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        # The contract validated against ODCS, yet holds a value mesh cannot map.
+        raise MeshError(
+            f"{contract}: cannot draft a request from this contract ({e})",
+            hint=f"Check the values of {contract} against `mesh contract export` of a similar product.",
+        ) from e
     metadata = document["metadata"]
     assert isinstance(metadata, dict)
     target = to or Path(f"{metadata['domain']}-{metadata['name']}.yaml")

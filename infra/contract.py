@@ -37,7 +37,7 @@ from open_data_contract_standard.model import (
 from pydantic import ValidationError
 
 from infra.coltypes import check_type
-from infra.document import read_document
+from infra.document import non_finite_numbers, read_document
 from infra.errors import DocumentInvalid
 from infra.platform import PlatformConfig
 from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
@@ -305,6 +305,8 @@ def read_contract(path: Path) -> OpenDataContractStandard:
             ],
             hint="Pass an ODCS data contract; `mesh contract export` writes one from a request.",
         )
+    if problems := non_finite_numbers(doc):
+        raise DocumentInvalid(problems)
     try:
         return OpenDataContractStandard.model_validate(doc.data)
     except ValidationError as e:

@@ -7,6 +7,7 @@ indexes, the same shape pydantic uses in `ValidationError.errors()[i]["loc"]`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,22 @@ def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Proble
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, (*path, index), doc, problems, walked)
+
+
+def non_finite_numbers(doc: Document) -> list[Problem]:
+    """A problem for each `.inf` or `.nan` in the document: YAML reads them as numbers, but
+    no count, size or duration can be infinite."""
+    problems = []
+    stack: list[tuple[FieldPath, Any]] = [((), doc.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(doc.problem(path, f"{value} is not a number mesh can use; write a finite number"))
+        elif isinstance(value, dict):
+            stack.extend(((*path, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _too_deep(file: str) -> Problem:

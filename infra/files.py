@@ -29,6 +29,10 @@ MAX_INPUT_BYTES = 1024 * 1024
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 
 
+class FileExists(MeshError):
+    """`write_atomic(..., overwrite=False)` found the target already there."""
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a directory"
@@ -109,7 +113,7 @@ def write_atomic(
     over `path` (or, with `overwrite=False`, linked to it, which fails if `path` exists,
     so two writers cannot both create it). `mode` defaults to what the umask gives a new
     file. Raises `MeshError` naming the path when the folder cannot be written or
-    `path` is a directory; with `overwrite=False`, when it exists.
+    `path` is a directory; `FileExists` (a `MeshError`) with `overwrite=False` when it exists.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     folder = path.parent
@@ -139,7 +143,7 @@ def write_atomic(
     except FileExistsError as e:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise MeshError(f"{path} already exists", hint="Choose another path, or pass --force.") from e
+        raise FileExists(f"{path} already exists", hint="Choose another path, or pass --force.") from e
     except BaseException as e:
         with contextlib.suppress(OSError):
             temporary.unlink()
@@ -174,4 +178,6 @@ def _write_error(path: Path, e: OSError) -> MeshError:
         errno.EISDIR: "it is a directory",
     }
     reason = reasons.get(e.errno or 0, e.strerror or str(e))
+    if e.errno == errno.ENOENT and path.parent.is_dir():
+        reason = "files cannot be created in that folder"  # /proc and other virtual file systems
     return MeshError(f"cannot write {path}: {reason}", hint="Choose a path in a folder you can write to.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MeshError
+from infra.errors import MeshError, UsageError
 from infra.graph import Resource, ResourceGraph
 from infra.guardrails import GuardrailReport
 from infra.plan import PlanResult
@@ -460,7 +460,17 @@ def diff_contract(
 
 
 def request_at_ref(path: Path, ref: str) -> str:
-    """The request's text at git `ref` (raises a MeshError naming the ref when git cannot say)."""
+    """The request's text at git `ref` (raises a MeshError naming the ref when git cannot say).
+
+    `ref` comes from the command line or a CI variable, so it is never passed where git
+    reads options: a ref starting with `-` is refused, and the ref is turned into a
+    commit id with `rev-parse --verify --end-of-options` before `git show` sees it.
+    """
+    if ref.startswith("-") or not ref.strip() or any(ord(c) < 32 for c in ref):
+        raise UsageError(
+            f"--base {ref!r} is not a git ref",
+            hint="Pass a branch, tag or commit, e.g. --base origin/main.",
+        )
     folder = path.resolve().parent
     try:
         top = subprocess.run(
@@ -472,8 +482,20 @@ def request_at_ref(path: Path, ref: str) -> str:
             timeout=20,
         ).stdout.strip()
         relative = path.resolve().relative_to(Path(top).resolve())
+        commit = subprocess.run(  # noqa: PLW1510 - an unknown ref is reported below
+            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+            cwd=top,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        if commit.returncode != 0:
+            raise MeshError(
+                f"cannot read {path} at {ref}: git knows no commit called {ref!r}",
+                hint="Fetch it first (`git fetch origin main`), or pass --base-plan.",
+            )
         shown = subprocess.run(  # noqa: PLW1510 - a missing file at the ref is reported below
-            ["git", "show", f"{ref}:{relative.as_posix()}"],
+            ["git", "show", f"{commit.stdout.strip()}:{relative.as_posix()}"],
             cwd=top,
             capture_output=True,
             text=True,
@@ -493,19 +515,10 @@ def request_at_ref(path: Path, ref: str) -> str:
 
 
 def load_base_plan(file: Path) -> tuple[ResourceGraph, dict[str, Any]]:
-    """A saved `mesh plan --output json`: its graph and its contract."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        return ResourceGraph.from_dict(data), data["contract"]
-    except FileNotFoundError as e:
-        raise MeshError(
-            f"{file}: no such file", hint="Save a base plan with `mesh plan FILE --output json > base.json`."
-        ) from e
-    except (ValueError, KeyError, TypeError) as e:
-        raise MeshError(
-            f"{file} is not a `mesh plan --output json` document ({e})",
-            hint="Regenerate it with the same mesh version.",
-        ) from e
+    """A saved `mesh plan --output json`: its graph and its contract (see `infra.saved_plan`)."""
+    from infra.saved_plan import load_saved_plan  # noqa: PLC0415 - only --base-plan needs it
+
+    return load_saved_plan(file)
 
 
 def review(

@@ -66,12 +66,16 @@ class LoadedRequest:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _aliases(model: type[BaseModel]) -> set[str]:
+def _aliases(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    # `seen`: models such as ODCS's schema properties contain themselves.
+    seen = set() if seen is None else seen
+    seen.add(model)
     names: set[str] = set()
     for name, info in model.model_fields.items():
         names.add(info.alias or name)
         for arg in _model_args(info.annotation):
-            names |= _aliases(arg)
+            if arg not in seen:
+                names |= _aliases(arg, seen)
     return names
 
 
@@ -462,7 +466,8 @@ def _entrypoint_rules(entrypoint: str, doc: Document, request_dir: Path, root: P
             doc.problem(
                 at,
                 f"'{entrypoint}' resolves to {resolved}, outside {root.resolve()} (the repository that "
-                f"holds {PLATFORM_FILE}); keep job scripts in the repository, with no '..' or links out of it",
+                f"holds {PLATFORM_FILE} and the request); keep job scripts in it, with no '..' or "
+                "links out of it",
             )
         ]
     if not resolved.is_file():
@@ -637,9 +642,11 @@ def load_request(
     except ValidationError as e:
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)
-    # Job scripts stay inside the repository that holds mesh.yaml (the request's own folder
-    # when there is no platform config yet).
-    root = platform.path.parent if platform is not None else path.parent
+    # Job scripts stay inside the repository that holds mesh.yaml; a request outside it
+    # (no platform config yet, or --platform from elsewhere) confines them to its own folder.
+    root = path.parent
+    if platform is not None and _inside(path.resolve(), platform.path.parent.resolve()):
+        root = platform.path.parent
     problems += _request_rules(parts, doc, path.parent, root)
     if platform is not None:
         problems += _platform_rules(parts, doc, platform, environment)
