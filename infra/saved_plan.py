@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from infra.document import format_path
 from infra.errors import DocumentInvalid, Problem
 from infra.files import MAX_PLAN_BYTES, read_input
 from infra.graph import ResourceGraph
+from infra.request import SEMVER_PATTERN
 
 # A plan's deepest value (a policy condition inside a statement inside a resource's
 # inputs) is about 10 levels down.
@@ -61,7 +62,7 @@ class SavedPort(_Shape):
 class SavedContract(_Shape):
     """What consumers depend on, as `ProductSpec.contract()` writes it."""
 
-    version: str | None = None
+    version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)] | None = None
     ports: dict[str, SavedPort]
     consumers: dict[str, list[str]]
 

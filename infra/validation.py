@@ -454,7 +454,7 @@ def _entrypoint_rules(entrypoint: str, doc: Document, request_dir: Path, root: P
     script = request_dir / entrypoint
     try:
         resolved = script.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):  # ValueError: a NUL character in the path
         return [
             doc.problem(
                 at,
