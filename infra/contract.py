@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from infra.coltypes import check_type
 from infra.document import non_finite_numbers, read_document
 from infra.errors import DocumentInvalid
+from infra.files import MAX_CONTRACT_BYTES
 from infra.platform import PlatformConfig
 from infra.spec import ColumnSpec, PortSpec, ProductSpec, results_prefix
 from infra.validation import problems_from_pydantic
@@ -293,7 +294,7 @@ def _amount(sla: ServiceLevelAgreementProperty, units: dict[str, int]) -> int | 
 
 def read_contract(path: Path) -> OpenDataContractStandard:
     """Read an ODCS contract (YAML or JSON); problems are located like a request's."""
-    doc = read_document(path)
+    doc = read_document(path, limit=MAX_CONTRACT_BYTES)
     if doc.data.get("kind") != "DataContract":
         found = doc.data.get("kind")
         raise DocumentInvalid(

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from infra.errors import DocumentInvalid, Problem
-from infra.files import read_input
+from infra.files import MAX_INPUT_BYTES, read_input
 
 FieldPath = tuple[str | int, ...]
 
@@ -25,6 +25,10 @@ FieldPath = tuple[str | int, ...]
 MAX_NODES = 200_000
 # Python refuses to turn more than 4,300 digits into an int; no mesh value needs 40.
 MAX_INTEGER_DIGITS = 40
+# A request is 6 levels deep, an ODCS contract with nested structs perhaps 20. Refusing
+# at the scanner keeps 50,000 `[` from costing PyYAML 20 s (its simple-key bookkeeping
+# is quadratic in the depth) before Python's recursion limit stops it.
+MAX_DEPTH = 100
 
 
 def format_path(path: FieldPath) -> str:
@@ -80,7 +84,18 @@ class _Loader(yaml.SafeLoader):
             )
         return int(super().construct_yaml_int(node))
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
 
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
+        return bool(super().add_indent(column))  # type: ignore[misc]
+
+
+_DEEP = f"nested more than {MAX_DEPTH} levels deep; a request needs only a few levels"
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
@@ -225,11 +240,11 @@ def parse_document(text: str, *, file: str) -> Document:
     return doc
 
 
-def read_document(path: Path) -> Document:
-    """Read and parse a YAML file; a missing, special, oversized or unreadable file raises
-    `DocumentInvalid` (see `infra.files.read_input`)."""
+def read_document(path: Path, *, limit: int = MAX_INPUT_BYTES) -> Document:
+    """Read and parse a YAML file; a missing, special, oversized (over `limit` bytes) or
+    unreadable file raises `DocumentInvalid` (see `infra.files.read_input`)."""
     try:
-        text = read_input(path, what="YAML file")
+        text = read_input(path, limit=limit, what="YAML file")
     except DocumentInvalid as e:
         if e.problems and e.problems[0].message == "no such file":
             raise DocumentInvalid(

@@ -21,10 +21,14 @@ from pathlib import Path
 
 from infra.errors import DocumentInvalid, MeshError, Problem
 
-# Why 1 MiB: the largest example request is 1.5 KiB and a 1,000-column port is about
-# 60 KiB of YAML; validating costs about 130 MB of memory per MB of YAML, so 1 MiB keeps
-# mesh well under 500 MB while leaving room for any hand-written request.
-MAX_INPUT_BYTES = 1024 * 1024
+# Why 512 KiB: the largest request the column cap allows (5,000 columns, each with a
+# description, in block style) is 450 KiB; the largest example is 1.5 KiB. Reading costs
+# about 130 MB of memory and a few seconds of pure-Python YAML parsing per MB, so the cap
+# keeps any refusal quick and far under 500 MB (see 'Input limits' in the README).
+MAX_INPUT_BYTES = 512 * 1024
+# An ODCS contract spends about 150 bytes per column: the export of that largest request
+# is about 800 KiB.
+MAX_CONTRACT_BYTES = 2 * 1024 * 1024
 # A saved `mesh plan --output json` of the largest product the caps allow is ~6 MB.
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 

@@ -63,6 +63,7 @@ class SavedContract(_Shape):
     """What consumers depend on, as `ProductSpec.contract()` writes it."""
 
     version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)] | None = None
+    classification: str | None = None
     ports: dict[str, SavedPort]
     consumers: dict[str, list[str]]
 

@@ -229,7 +229,11 @@ def locate_platform(explicit: Path | None, *, near: Path) -> Path:
     """The platform config to use: `--platform` if given, else the nearest `mesh.yaml`."""
     if explicit is not None:
         if not explicit.is_file():
-            what = "is a directory" if explicit.is_dir() else "does not exist"
+            what = "does not exist"
+            if explicit.is_dir():
+                what = "is a directory"
+            elif explicit.exists():
+                what = "is not a regular file (a device, FIFO or socket)"
             raise PlatformConfigNotFound(
                 f"--platform {explicit} {what}",
                 hint=f"Pass the path of a {PLATFORM_FILE} file, or leave --platform out to use the "
