@@ -22,6 +22,7 @@ PATTERN_HELP.update(
     {
         ORG_PATTERN: "2–12 lowercase letters and digits, starting with a letter (no hyphens)",
         ENV_PATTERN: "1–12 lowercase letters and digits, starting with a letter (no hyphens)",
+        r"^[0-9]{12}$": 'the 12 digits of an AWS account id, in quotes (e.g. "111122223333")',
     }
 )
 
