@@ -19,14 +19,14 @@ from infra.files import MAX_INPUT_BYTES, read_input
 
 FieldPath = tuple[str | int, ...]
 
-# Why 200,000: the largest request the column and port caps allow (100 ports of 1,000
-# columns is refused, 5,000 columns in all is not) has about 30,000 nodes; counting every
-# alias as the nodes it stands for stops a small file from expanding into millions.
+# Why 200,000: the largest request the column and port caps allow (5,000 columns) has
+# 35,062 nodes and its ODCS contract 55,165; counting every alias as the
+# nodes it stands for stops a small file from expanding into millions.
 MAX_NODES = 200_000
 # Python refuses to turn more than 4,300 digits into an int; no mesh value needs 40.
 MAX_INTEGER_DIGITS = 40
 # A request is 6 levels deep, an ODCS contract with nested structs perhaps 20. Refusing
-# at the scanner keeps 50,000 `[` from costing PyYAML 20 s (its simple-key bookkeeping
+# at the scanner keeps 50,000 `[` from costing PyYAML 10 s (its simple-key bookkeeping
 # is quadratic in the depth) before Python's recursion limit stops it.
 MAX_DEPTH = 100
 

@@ -26,10 +26,10 @@ from infra.errors import DocumentInvalid, MeshError, Problem
 # about 130 MB of memory and a few seconds of pure-Python YAML parsing per MB, so the cap
 # keeps any refusal quick and far under 500 MB (see 'Input limits' in the README).
 MAX_INPUT_BYTES = 512 * 1024
-# An ODCS contract spends about 150 bytes per column: the export of that largest request
-# is about 800 KiB.
+# An ODCS contract spends about 135 bytes per column: the export of that largest request
+# is 660 KiB.
 MAX_CONTRACT_BYTES = 2 * 1024 * 1024
-# A saved `mesh plan --output json` of the largest product the caps allow is ~6 MB.
+# A saved `mesh plan --output json` of the largest product the caps allow is 1.5 MB.
 MAX_PLAN_BYTES = 16 * 1024 * 1024
 
 
