@@ -72,7 +72,7 @@ class Document:
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys and integers too long to be a value."""
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         digits = sum(c.isdigit() for c in str(node.value))
         if digits > MAX_INTEGER_DIGITS:
             raise yaml.constructor.ConstructorError(
@@ -87,12 +87,12 @@ class _Loader(yaml.SafeLoader):
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
         if self.flow_level >= MAX_DEPTH:
             raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+        super().fetch_flow_collection_start(TokenClass)
 
     def add_indent(self, column: int) -> bool:
         if len(self.indents) >= MAX_DEPTH:
             raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
-        return bool(super().add_indent(column))  # type: ignore[misc]
+        return bool(super().add_indent(column))
 
 
 _DEEP = f"nested more than {MAX_DEPTH} levels deep; a request needs only a few levels"

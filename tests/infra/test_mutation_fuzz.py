@@ -12,7 +12,8 @@ CI runs `MESH_FUZZ_CASES` cases (default 200, about 30 s on an idle CI machine);
 
     MESH_FUZZ_CASES=10000 pytest tests/infra/test_mutation_fuzz.py -s -p no:cacheprovider
 
-and prints the cases per second. One case in `PLAN_SHARE` that validates is also planned
+and prints the cases per second (and its progress every 500 cases);
+`MESH_FUZZ_FIRST_SEED` starts at another seed. One case in `PLAN_SHARE` that validates is also planned
 (synthesis is ~100 times slower than validation).
 """
 
@@ -38,6 +39,7 @@ from infra.validation import LoadedPlatform, load_platform, load_request
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REQUESTS = ["sales-orders", "finance-payroll", "marketing-campaigns"]
 CASES = int(os.environ.get("MESH_FUZZ_CASES") or 200)
+FIRST_SEED = int(os.environ.get("MESH_FUZZ_FIRST_SEED") or 0)
 PLAN_SHARE = 0.25
 
 HUGE = "9" * 4301
@@ -332,11 +334,16 @@ def test_mutated_examples_validate_plan_or_fail_with_a_located_error(repo: Path)
     outcomes: Counter[str] = Counter()
     unexpected: list[str] = []
     start = time.perf_counter()
-    for seed in range(CASES):
+    for done, seed in enumerate(range(FIRST_SEED, FIRST_SEED + CASES), start=1):
         try:
             outcomes[run_case(seed, repo, platform)] += 1
         except Exception as e:  # every other error is what this test looks for
             unexpected.append(f"seed {seed}: {type(e).__name__}: {str(e)[:300]}")
+        if done % 500 == 0:  # progress of a long run (shown with -s)
+            print(
+                f"\n{done} cases, {time.perf_counter() - start:.0f} s, {len(unexpected)} unexpected",
+                flush=True,
+            )
     elapsed = time.perf_counter() - start
     print(
         f"\nmutation fuzz: {CASES} cases in {elapsed:.1f} s ({CASES / elapsed:.1f} cases/s); "
