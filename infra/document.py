@@ -73,7 +73,9 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys and integers too long to be a value."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        digits = sum(c.isdigit() for c in str(node.value))
+        # Count every character but sign and underscores: hexadecimal (`0xfff…`) and
+        # base-60 (`1:2:3…`) integers have no Python limit yet grow as large.
+        digits = len(str(node.value).replace("_", "").lstrip("+-"))
         if digits > MAX_INTEGER_DIGITS:
             raise yaml.constructor.ConstructorError(
                 None,

@@ -44,6 +44,12 @@ def _problems(call: Any) -> list[str]:
         Case("a 4,301-digit integer", f"a: {HUGE}\n", "not valid YAML: a number of 4,301 digits"),
         Case("a negative one", f"a: -{HUGE}\n", "not valid YAML: a number of 4,301 digits"),
         Case("a 41-digit integer", f"a: {'2' * 41}\n", "not valid YAML: a number of 41 digits"),
+        Case("a 5,000-digit hexadecimal", f"a: 0x{'f' * 5000}\n", "not valid YAML: a number of 5,002 digits"),
+        Case(
+            "a base-60 integer of 3,000 parts",
+            "a: " + ":".join(["59"] * 3000) + "\n",
+            "not valid YAML: a number of 8,999",
+        ),
         Case(
             "50,000 nested brackets",
             "a: " + "[" * 50_000 + "]" * 50_000 + "\n",
