@@ -102,3 +102,46 @@ def test_the_terminal_gets_no_control_character(given: str) -> None:
 
 def test_strip_control_keeps_text_tabs_and_newlines() -> None:
     assert strip_control("a\tb\nc\x1b[0m é 😀") == "a\tb\nc[0m é 😀"
+
+
+def test_a_hostile_review_renders_as_text() -> None:
+    from cli.review import render_markdown
+    from infra.guardrails import GuardrailReport
+    from infra.review import ContractChange, GrantChange, InputChange, ResourceChange, ReviewResult
+
+    result = ReviewResult(
+        stack="sales.orders.dev",
+        product="sales/orders",
+        base="--base-ref`</details>",
+        base_version="1.0.0",
+        version="1.0.0",
+        resources=[
+            ResourceChange(
+                urn="urn:pulumi:dev::p::aws:glue/catalogTable:CatalogTable::t",
+                type="aws:glue/catalogTable:CatalogTable",
+                name="t` <img src=x>",
+                kind="changed",
+                changes=(InputChange("description", "Orders.", HOSTILE),),
+            )
+        ],
+        contract=[
+            ContractChange("order_lines", "column-removed", f"column {HOSTILE} is removed", True, ("x|y",))
+        ],
+        grants=[GrantChange("marketing", "order_lines`![i](https://evil.example/i.png)", "added")],
+        guardrails=GuardrailReport(results=[]),
+        notes=[HOSTILE],
+    )
+
+    markdown = render_markdown(result)
+
+    outside_code = re.sub(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", "", markdown)  # code spans show text as is
+    assert "<img" not in outside_code and "</summary></details>" not in markdown, outside_code
+    # An HTML block ends only at a line starting with its tag: a value never starts a line.
+    assert len(re.findall("^</details>", markdown, re.MULTILINE)) == markdown.count("<details>")
+    assert all(
+        line.startswith(("<details><summary>", "</details>"))
+        for line in markdown.splitlines()
+        if line.startswith("<")
+    ), markdown
+    assert "![" not in outside_code.replace("\\![", ""), "no image renders"
+    assert "](https://evil.example" not in outside_code.replace("\\](https://evil.example", ""), "no link"

@@ -210,12 +210,16 @@ def aliases(text: str, rng: random.Random) -> str:
         data = _load(text)
     except (yaml.YAMLError, ValueError, RecursionError):
         return text
-    ports = data.get("spec", {}).get("outputPorts") if isinstance(data, dict) else None
+    spec = data.get("spec") if isinstance(data, dict) else None
+    ports = spec.get("outputPorts") if isinstance(spec, dict) else None
     if not isinstance(ports, list) or not ports:
         return text
     copies = rng.choice([2, 50, 120])
     data["spec"]["outputPorts"] = [ports[0]] * copies  # the dumper writes &id001 / *id001
-    dumped = _dump(data, allow_unicode=False)
+    try:
+        dumped = _dump(data, allow_unicode=False)
+    except ValueError:
+        return text  # a 5,000-digit hexadecimal cannot be written back in decimal
     if rng.random() < 0.5:
         dumped = dumped.replace("- *id001", "- {<<: *id001, name: merged}", 1)
     return dumped
@@ -231,7 +235,7 @@ def duplicate_key(text: str, rng: random.Random) -> str:
 
 def truncate(text: str, rng: random.Random) -> str:
     """Cut the file anywhere."""
-    return text[: rng.randrange(len(text))]
+    return text[: rng.randrange(len(text) + 1)]
 
 
 def deep(text: str, rng: random.Random) -> str:
@@ -276,7 +280,7 @@ def mutate(text: str, rng: random.Random) -> str:
                 continue  # a 5,000-digit hexadecimal cannot be written back in decimal
             if mutation is many:
                 break  # big enough: mutating it further costs the fuzzer, not mesh, the time
-        else:
+        elif text.strip():
             text = rng.choice(TEXT_MUTATIONS)(text, rng)
     return text
 
