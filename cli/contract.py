@@ -38,6 +38,12 @@ def export(
         Path | None,
         typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite an existing --file (never a request or the platform config)."
+        ),
+    ] = False,
 ) -> None:
     """Export a request's data contract as ODCS v3.1.0 (valid against that version's official schema).
 
@@ -61,8 +67,46 @@ def export(
     if to is None:
         typer.echo(text, nl=False)
         return
-    to.write_text(text, encoding="utf-8")
-    err.print(f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}")
+    from infra.model.files import write_atomic
+
+    _check_export_target(to, request=file, platform_file=loaded.path, force=force)
+    write_atomic(to, text, overwrite=force)
+    err.print(
+        f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
+        markup=False,
+    )
+
+
+def _check_export_target(to: Path, *, request: Path, platform_file: Path, force: bool) -> None:
+    """Refuse to overwrite without --force, and never overwrite a request or mesh.yaml."""
+    from infra.model.errors import UsageError
+    from infra.model.platform import PLATFORM_FILE
+
+    if not to.exists():
+        return
+    if to.is_dir():
+        raise UsageError(f"--file {to} is a directory", hint="Pass the path of a file.")
+    same = {request.resolve(), platform_file.resolve()}
+    if to.resolve() in same or to.name == PLATFORM_FILE or _is_mesh_document(to):
+        raise UsageError(
+            f"--file {to} is a data product request or a platform config; mesh never overwrites one "
+            "with a contract, even with --force",
+            hint="Write the contract to a file of its own, e.g. orders.odcs.yaml.",
+        )
+    if not force:
+        raise UsageError(f"--file {to} already exists", hint="Pass --force to overwrite it.")
+
+
+def _is_mesh_document(path: Path) -> bool:
+    """Whether `path` reads as a mesh request or platform config (`kind: DataProduct | Platform`)."""
+    from infra.model.document import read_document
+    from infra.model.errors import MeshError
+
+    try:
+        kind = read_document(path).data.get("kind")
+    except MeshError:
+        return False
+    return kind in ("DataProduct", "Platform")
 
 
 @app.command("import")
@@ -116,7 +160,7 @@ def import_(
     Example: mesh contract import orders.odcs.yaml --domain sales --file products/sales-orders.yaml
     """
     from infra.contract import check_draft, draft_request, read_contract, render_draft
-    from infra.model.errors import DocumentInvalid, Severity
+    from infra.model.errors import DocumentInvalid, MeshError, Severity
     from infra.model.platform import find_platform_file
     from infra.scaffold import write_request
     from infra.validation import load_platform
@@ -124,14 +168,21 @@ def import_(
     read = read_contract(contract)
     platform_path = platform or find_platform_file(to.parent if to else Path.cwd())
     loaded = load_platform(platform_path) if platform_path else None
-    draft = draft_request(
-        read,
-        cloud=str(cloud) if cloud else None,
-        domain=domain,
-        name=name,
-        owner=owner,
-        platform=loaded.config if loaded else None,
-    )
+    try:
+        draft = draft_request(
+            read,
+            cloud=str(cloud) if cloud else None,
+            domain=domain,
+            name=name,
+            owner=owner,
+            platform=loaded.config if loaded else None,
+        )
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        # The contract was read, yet holds a value mesh cannot map.
+        raise MeshError(
+            f"{contract}: cannot draft a request from this contract ({e})",
+            hint=f"Check the values of {contract} against `mesh contract export` of a similar product.",
+        ) from e
     metadata = draft.document["metadata"]
     target = to or Path(f"{metadata['domain'] or 'domain'}-{metadata['name'] or 'product'}.yaml")
     text = render_draft(draft, source=contract.name)

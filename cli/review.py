@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.console import err, out, print_json, print_wrapped
+from cli.console import err, out, print_json, print_wrapped, strip_control
 from cli.mesh_review import CacheOption, JobsOption
 from cli.options import DefaultEnvOption, PlatformOption
 
@@ -165,8 +167,37 @@ def _live_preview(head: PlanResult, file: Path, platform: Path | None) -> list[s
     return [*lines, f"({summary or 'no changes'})"]
 
 
+def _one_line(value: object) -> str:
+    return strip_control(str(value)).replace("\r", " ").replace("\n", " ")
+
+
+def _code(value: object) -> str:
+    """`value` as an inline code span nothing inside can close: the fence is one backtick
+    longer than the longest run of backticks in it, and `|` cannot end a table cell."""
+    text = _one_line(value).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _text(value: object) -> str:
+    """`value` as plain markdown text: no code span, link, image, HTML tag or table cell break in
+    it can take effect. (Emphasis marks stay: `_` inside names such as `order_id` is common,
+    and emphasis cannot hide or add content.)"""
+    text = _one_line(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`\[\]!|])", r"\\\1", text)
+
+
+def _fenced(body: str, info: str = "") -> str:
+    """`body` as a fenced code block whose fence no line of it can close."""
+    body = "\n".join(strip_control(line) for line in body.splitlines())
+    fence = "`" * max(3, max((len(run) for run in re.findall("`+", body)), default=0) + 1)
+    return f"{fence}{info}\n{body}\n{fence}"
+
+
 def _details(summary: str, body: str) -> str:
-    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+    # The summary sits in raw HTML, where only escaped text is safe.
+    return f"<details><summary>{html.escape(_one_line(summary))}</summary>\n\n{body}\n\n</details>\n"
 
 
 def _resource_details(result: ReviewResult) -> list[tuple[str, list[str], bool]]:
@@ -177,7 +208,8 @@ def _resource_details(result: ReviewResult) -> list[tuple[str, list[str], bool]]
     for r in result.resources:
         if r.kind == "changed" and r.changes and not r.policies:
             body = [
-                f"- `{c.path}`: `{json.dumps(c.before)}` → `{json.dumps(c.after)}`" for c in r.changes[:40]
+                f"- {_code(c.path)}: {_code(json.dumps(c.before))} → {_code(json.dumps(c.after))}"
+                for c in r.changes[:40]
             ]
             blocks.append((f"`{r.name}`: {len(r.changes)} input(s) changed", body, False))
         for p in r.policies:
@@ -277,9 +309,10 @@ def render_terminal(result: ReviewResult) -> None:
 def render_markdown(result: ReviewResult) -> str:
     """The review as GitHub-flavoured markdown, long sections collapsed."""
     verdict = "⛔ blocked" if result.blocked else "✅ nothing blocks"
-    lines = [f"## mesh review: `{result.product}` ({result.stack}) — {verdict}", ""]
+    lines = [f"## mesh review: {_code(result.product)} ({_text(result.stack)}) — {verdict}", ""]
     lines.append(
-        f"Base `{result.base}` (version {result.base_version}) → this change (version {result.version})."
+        f"Base {_code(result.base)} (version {_text(result.base_version)}) → this change "
+        f"(version {_text(result.version)})."
     )
     lines.append("")
     counts = {
@@ -295,18 +328,18 @@ def render_markdown(result: ReviewResult) -> str:
         "",
     ]
     if result.blockers:
-        lines += ["### ⛔ Blockers", ""] + [f"- {b}" for b in result.blockers] + [""]
+        lines += ["### ⛔ Blockers", ""] + [f"- {_text(b)}" for b in result.blockers] + [""]
     if result.warnings:
-        lines += ["### ⚠ Warnings", ""] + [f"- {w}" for w in result.warnings] + [""]
+        lines += ["### ⚠ Warnings", ""] + [f"- {_text(w)}" for w in result.warnings] + [""]
     if result.break_glass:
         lines += ["### Break-glass principals (exempt from the data perimeter)", ""]
-        lines += [f"- `{p}`" for p in result.break_glass] + [""]
+        lines += [f"- {_code(p)}" for p in result.break_glass] + [""]
     lines += ["### Contract", ""]
     if result.contract:
         lines += ["| port | change | breaking | consumers affected |", "|---|---|---|---|"]
         for c in result.contract:
             lines.append(
-                f"| `{c.port}` | {c.detail} | {'**yes**' if c.breaking else 'no'} | {', '.join(c.affected) or '—'} |"
+                f"| {_code(c.port)} | {_text(c.detail)} | {'**yes**' if c.breaking else 'no'} | {_text(', '.join(c.affected)) or '—'} |"
             )
     else:
         lines.append("No change to any output port.")
@@ -315,18 +348,20 @@ def render_markdown(result: ReviewResult) -> str:
     if result.grants:
         for g in result.grants:
             verb = "may now read" if g.kind == "added" else "may no longer read"
-            lines.append(f"- {'➕' if g.kind == 'added' else '➖'} domain `{g.domain}` {verb} `{g.port}`")
+            lines.append(
+                f"- {'➕' if g.kind == 'added' else '➖'} domain {_code(g.domain)} {verb} {_code(g.port)}"
+            )
     else:
         lines.append("No consumer grant added or removed.")
     lines.append("")
     lines += ["### Resources", ""]
     if result.resources:
         table = ["| change | type | name |", "|---|---|---|"]
-        table += [f"| {r.kind} | `{r.type}` | `{r.name}` |" for r in result.resources]
+        table += [f"| {_text(r.kind)} | {_code(r.type)} | {_code(r.name)} |" for r in result.resources]
         lines.append(_details(f"{len(result.resources)} resource change(s)", "\n".join(table)))
         for summary, body, diff in _resource_details(result):
             text = "\n".join(body)
-            lines.append(_details(summary, f"```diff\n{text}\n```" if diff else text))
+            lines.append(_details(summary, _fenced(text, "diff") if diff else text))
     else:
         lines.append("No resource changes.")
     lines.append("")
@@ -343,12 +378,12 @@ def render_markdown(result: ReviewResult) -> str:
         lines += ["| result | rule | control | resource | message |", "|---|---|---|---|---|"]
         for rule in failed:
             lines.append(
-                f"| {'FAIL' if rule.severity == 'mandatory' else 'warn'} | {rule.id} | {rule.control or '—'} | `{rule.urn.split('::')[-1]}` | {rule.message} |"
+                f"| {'FAIL' if rule.severity == 'mandatory' else 'warn'} | {_text(rule.id)} | {_text(rule.control or '—')} | {_code(rule.urn.split('::')[-1])} | {_text(rule.message)} |"
             )
         lines.append("")
     lines += ["### Access proof", ""]
     if result.proof is None:
-        lines += [f"- {n}" for n in result.notes] or ["Not run."]
+        lines += [f"- {_text(n)}" for n in result.notes] or ["Not run."]
     else:
         proof = result.proof
         executed = sum(1 for c in proof.cells if c.method == "executed")
@@ -363,10 +398,10 @@ def render_markdown(result: ReviewResult) -> str:
         for c in proof.cells:
             mark = "" if c.ok else " ≠"
             rows.append(
-                f"| {c.principal} | {c.port} | {c.operation} | {'allow' if c.expected else 'deny'} | {'allow' if c.observed else 'deny'}{mark} | {c.method} | {c.statement or '—'} |"
+                f"| {_text(c.principal)} | {_text(c.port)} | {_text(c.operation)} | {'allow' if c.expected else 'deny'} | {'allow' if c.observed else 'deny'}{mark} | {_text(c.method)} | {_text(c.statement or '—')} |"
             )
         lines.append("")
         lines.append(_details("access matrix", "\n".join(rows)))
     if result.live is not None:
-        lines += ["### Live preview (Pulumi)", "", "```", *result.live, "```", ""]
+        lines += ["### Live preview (Pulumi)", "", _fenced("\n".join(result.live)), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -32,8 +32,9 @@ from infra.clouds import supports
 from infra.model import names
 from infra.model.capability import Capability
 from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, is_primitive
-from infra.model.document import Document, FieldPath, format_path, read_document
+from infra.model.document import Document, FieldPath, format_path, non_finite_numbers, read_document
 from infra.model.errors import DocumentInvalid, Problem, Severity
+from infra.model.files import MAX_CONTRACT_BYTES
 from infra.model.platform import PlatformConfig
 from infra.model.request import EMAIL_PATTERN, SEMVER_PATTERN
 from infra.odcs_types import column_type
@@ -103,7 +104,7 @@ def read_contract(path: Path) -> ContractFile:
 
     Raises `DocumentInvalid` only when the file is not an ODCS v3 contract at all; schema
     violations come back as located warnings in `ContractFile.problems`."""
-    doc = read_document(path)
+    doc = read_document(path, limit=MAX_CONTRACT_BYTES)
     kind = doc.data.get("kind")
     if kind != "DataContract":
         found = "missing" if kind is None else repr(kind)
@@ -111,6 +112,8 @@ def read_contract(path: Path) -> ContractFile:
             [doc.problem(("kind",), f"kind {found} — expected 'DataContract' (ODCS)")],
             hint=_hint_refuse("This is not a data contract."),
         )
+    if problems := non_finite_numbers(doc):
+        raise DocumentInvalid(problems)
     declared = doc.data.get("apiVersion")
     notes = []
     if declared is None:

@@ -487,7 +487,17 @@ def diff_contract(
 
 
 def request_at_ref(path: Path, ref: str) -> str:
-    """The request's text at git `ref` (raises a MeshError naming the ref when git cannot say)."""
+    """The request's text at git `ref` (raises a MeshError naming the ref when git cannot say).
+
+    `ref` comes from the command line or a CI variable, so it is never passed where git
+    reads options: a ref starting with `-` is refused, and the ref is turned into a
+    commit id with `rev-parse --verify --end-of-options` before `git show` sees it.
+    """
+    if ref.startswith("-") or not ref.strip() or any(ord(c) < 32 for c in ref):
+        raise UsageError(
+            f"--base {ref!r} is not a git ref",
+            hint="Pass a branch, tag or commit, e.g. --base origin/main.",
+        )
     folder = path.resolve().parent
     try:
         top = subprocess.run(
@@ -500,14 +510,19 @@ def request_at_ref(path: Path, ref: str) -> str:
         ).stdout.strip()
         relative = path.resolve().relative_to(Path(top).resolve())
         known = subprocess.run(  # noqa: PLW1510 - an unknown ref is reported below
-            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
             cwd=top,
             capture_output=True,
             text=True,
             timeout=20,
         )
+        if known.returncode != 0:
+            raise UsageError(
+                f"--base {ref}: no such git ref (branch, tag or commit) in {top}",
+                hint=f"Fetch it first (`git fetch origin` for origin/…), or name one `git rev-parse {ref}` knows.",
+            )
         shown = subprocess.run(  # noqa: PLW1510 - a missing file at the ref is reported below
-            ["git", "show", f"{ref}:{relative.as_posix()}"],
+            ["git", "show", f"{known.stdout.strip()}:{relative.as_posix()}"],
             cwd=top,
             capture_output=True,
             text=True,
@@ -518,11 +533,6 @@ def request_at_ref(path: Path, ref: str) -> str:
             f"cannot read {path} at {ref}: {e}",
             hint="Run mesh review inside the git repository that holds the request, or pass --base-plan.",
         ) from e
-    if known.returncode != 0:
-        raise UsageError(
-            f"--base {ref}: no such git ref (branch, tag or commit) in {top}",
-            hint=f"Fetch it first (`git fetch origin` for origin/…), or name one `git rev-parse {ref}` knows.",
-        )
     if shown.returncode != 0:
         raise MeshError(
             f"{path} does not exist at {ref}: {shown.stderr.strip()}",
@@ -532,19 +542,10 @@ def request_at_ref(path: Path, ref: str) -> str:
 
 
 def load_base_plan(file: Path) -> tuple[ResourceGraph, dict[str, Any]]:
-    """A saved `mesh plan --output json`: its graph and its contract."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        return ResourceGraph.from_dict(data), data["contract"]
-    except FileNotFoundError as e:
-        raise MeshError(
-            f"{file}: no such file", hint="Save a base plan with `mesh plan FILE --output json > base.json`."
-        ) from e
-    except (ValueError, KeyError, TypeError) as e:
-        raise MeshError(
-            f"{file} is not a `mesh plan --output json` document ({e})",
-            hint="Regenerate it with the same mesh version.",
-        ) from e
+    """A saved `mesh plan --output json`: its graph and its contract (see `infra.saved_plan`)."""
+    from infra.saved_plan import load_saved_plan  # noqa: PLC0415 - only --base-plan needs it
+
+    return load_saved_plan(file)
 
 
 def review(

@@ -13,6 +13,7 @@ import yaml
 from infra.clouds import supports
 from infra.model.capability import Capability
 from infra.model.errors import MeshError
+from infra.model.files import write_atomic
 from infra.model.platform import ENV_PATTERN, ORG_PATTERN, PLATFORM_FILE
 from infra.model.request import (
     DOMAIN_PATTERN,
@@ -215,11 +216,14 @@ def dump_request(document: dict[str, object]) -> str:
 def write_request(target: Path, text: str, platform: LoadedPlatform | None, *, force: bool) -> None:
     """Write a drafted request to `target` only once it validates (against `platform` when
     given), so a failure leaves no file behind and never clobbers one; an existing file is
-    replaced only with `force`. Raises `MeshError` / `DocumentInvalid` otherwise."""
+    replaced only with `force`, atomically. Raises `MeshError` / `DocumentInvalid` otherwise."""
+    if target.is_dir():
+        raise MeshError(f"{target} is a directory", hint="Pass the path of a request file with --file.")
     if target.exists() and not force:
         raise MeshError(
             f"{target} already exists", hint="Choose another --file, or pass --force to overwrite it."
         )
     load_request(target, platform, text=text)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    # Atomic, and without --force created only if still absent: a failure part-way leaves
+    # the old file (or none) behind, never a truncated request.
+    write_atomic(target, text, overwrite=force, make_parents=True)

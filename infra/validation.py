@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from infra.clouds import unsupported_fields
+from infra.guardrails import check_disabled
 from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
 from infra.model.document import Document, FieldPath, format_path, parse_document, read_document
 from infra.model.errors import (
@@ -66,12 +67,16 @@ class LoadedRequest:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _aliases(model: type[BaseModel]) -> set[str]:
+def _aliases(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    # `seen`: models such as ODCS's schema properties contain themselves.
+    seen = set() if seen is None else seen
+    seen.add(model)
     names: set[str] = set()
     for name, info in model.model_fields.items():
         names.add(info.alias or name)
         for arg in _model_args(info.annotation):
-            names |= _aliases(arg)
+            if arg not in seen:
+                names |= _aliases(arg, seen)
     return names
 
 
@@ -164,7 +169,52 @@ def load_platform(path: Path) -> LoadedPlatform:
         config = PlatformConfig.model_validate(doc.data, by_name=False)
     except ValidationError as e:
         raise DocumentInvalid(problems_from_pydantic(e, doc, PlatformConfig)) from e
+    problems = _disabled_guardrail_rules(config, doc) + _backend_rules(config, doc, path.parent)
+    if problems:
+        raise DocumentInvalid(problems)
     return LoadedPlatform(config=config, document=doc, path=path)
+
+
+def _disabled_guardrail_rules(config: PlatformConfig, doc: Document) -> list[Problem]:
+    """Each id in `guardrails.disabled` and `environments.<env>.disabledGuardrails` must name an
+    advisory rule: an unknown id (a typo would silently keep nothing off) and a mandatory
+    one (which can never be disabled) are located errors."""
+    lists: list[tuple[FieldPath, list[str]]] = [(("guardrails", "disabled"), config.guardrails.disabled)]
+    lists += [
+        (("environments", name, "disabledGuardrails"), env.disabled_guardrails)
+        for name, env in config.environments.items()
+    ]
+    return [
+        doc.problem((*where, i), message)
+        for where, ids in lists
+        for i, rule_id in enumerate(ids)
+        for message in check_disabled([rule_id])
+    ]
+
+
+def _backend_rules(config: PlatformConfig, doc: Document, root: Path) -> list[Problem]:
+    """A relative `file://` backend stays inside the repository that holds mesh.yaml.
+
+    An absolute (or `~`) path is the platform team's explicit choice and is kept as written.
+    """
+    problems = []
+    for name, env in config.environments.items():
+        rest = env.backend.removeprefix("file://")
+        if not env.backend.startswith("file://") or not rest or rest.startswith(("/", "~")):
+            continue
+        if not _inside((root / rest).resolve(), root.resolve()):
+            problems.append(
+                doc.problem(
+                    ("environments", name, "backend"),
+                    f"'{env.backend}' leaves the folder of {PLATFORM_FILE} ({root.resolve()}); a relative "
+                    "state folder must stay inside it — write an absolute path to keep state elsewhere",
+                )
+            )
+    return problems
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def require_environment(config: PlatformConfig, environment: str, *, source: Path | str) -> None:
@@ -180,7 +230,11 @@ def locate_platform(explicit: Path | None, *, near: Path) -> Path:
     """The platform config to use: `--platform` if given, else the nearest `mesh.yaml`."""
     if explicit is not None:
         if not explicit.is_file():
-            what = "is a directory" if explicit.is_dir() else "does not exist"
+            what = "does not exist"
+            if explicit.is_dir():
+                what = "is a directory"
+            elif explicit.exists():
+                what = "is not a regular file (a device, FIFO or socket)"
             raise PlatformConfigNotFound(
                 f"--platform {explicit} {what}",
                 hint=f"Pass the path of a {PLATFORM_FILE} file, or leave --platform out to use the "
@@ -195,6 +249,66 @@ def locate_platform(explicit: Path | None, *, near: Path) -> Path:
             "that holds requests (see examples/mesh.yaml).",
         )
     return found
+
+
+# Why these caps: the largest request they allow (5 ports of 1,000 columns, 450 KiB)
+# validates in 72 MB and plans in 122 MB into 1.5 MB of JSON (about 300 bytes per
+# column); the 100 ports of 1,000 aliased columns that once planned into 22 MB of JSON
+# are refused. BigQuery allows 10,000 columns per table; a real product has a few hundred.
+# Figures and how they were measured: 'Input limits' in the README.
+MAX_PORTS = 50
+MAX_COLUMNS_PER_PORT = 1_000
+MAX_COLUMNS = 5_000
+MAX_CONSUMERS = 100
+MAX_INPUT_PORTS = 200
+
+
+def _size_rules(doc: Document) -> list[Problem]:
+    """Problems for a request larger than mesh plans (checked first, so nothing big is validated)."""
+    spec = _mapping(doc.data.get("spec"))
+    problems = []
+    ports = _items(spec.get("outputPorts"))
+    if len(ports) > MAX_PORTS:
+        problems.append(
+            doc.problem(
+                ("spec", "outputPorts"), f"{len(ports):,} output ports; a product has at most {MAX_PORTS}"
+            )
+        )
+    total = 0
+    for i, raw in ports:
+        columns = len(_items(_mapping(raw).get("schema")))
+        total += columns
+        if columns > MAX_COLUMNS_PER_PORT:
+            problems.append(
+                doc.problem(
+                    ("spec", "outputPorts", i, "schema"),
+                    f"{columns:,} columns; a port has at most {MAX_COLUMNS_PER_PORT:,}",
+                )
+            )
+    if total > MAX_COLUMNS:
+        problems.append(
+            doc.problem(
+                ("spec", "outputPorts"),
+                f"{total:,} columns over all ports; a product has at most {MAX_COLUMNS:,}",
+            )
+        )
+    consumers = _items(_mapping(spec.get("access")).get("consumers"))
+    if len(consumers) > MAX_CONSUMERS:
+        problems.append(
+            doc.problem(
+                ("spec", "access", "consumers"),
+                f"{len(consumers):,} consumers; a product has at most {MAX_CONSUMERS}",
+            )
+        )
+    inputs = _items(spec.get("inputPorts"))
+    if len(inputs) > MAX_INPUT_PORTS:
+        problems.append(
+            doc.problem(
+                ("spec", "inputPorts"),
+                f"{len(inputs):,} input ports; a product has at most {MAX_INPUT_PORTS}",
+            )
+        )
+    return problems
 
 
 @dataclass
@@ -337,7 +451,36 @@ def _port_rules(index: int, port: OutputPort, parts: _Parts, doc: Document) -> l
     return problems
 
 
-def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Problem]:
+def _entrypoint_rules(entrypoint: str, doc: Document, request_dir: Path, root: Path) -> list[Problem]:
+    """The transform script must be a regular file inside `root` (the repository that holds
+    mesh.yaml) once `..` and symbolic links are resolved: mesh uploads it to the product's
+    bucket, so anything else would let a request publish any file on the machine."""
+    at: FieldPath = ("spec", "compute", "transform", "entrypoint")
+    script = request_dir / entrypoint
+    try:
+        resolved = script.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):  # ValueError: a NUL character in the path
+        return [
+            doc.problem(
+                at,
+                f"'{entrypoint}' does not exist (looked for {script}); paths are relative to the request file",
+            )
+        ]
+    if not _inside(resolved, root.resolve()):
+        return [
+            doc.problem(
+                at,
+                f"'{entrypoint}' resolves to {resolved}, outside {root.resolve()} (the repository that "
+                f"holds {PLATFORM_FILE} and the request); keep job scripts in it, with no '..' or "
+                "links out of it",
+            )
+        ]
+    if not resolved.is_file():
+        return [doc.problem(at, f"'{entrypoint}' is not a regular file ({resolved}); name a Python script")]
+    return []
+
+
+def _request_rules(parts: _Parts, doc: Document, request_dir: Path, root: Path) -> list[Problem]:
     """Rules within one request that span fields."""
     problems: list[Problem] = []
     names = Counter(p.name for _, p in parts.ports)
@@ -390,14 +533,7 @@ def _request_rules(parts: _Parts, doc: Document, request_dir: Path) -> list[Prob
             parse_schedule(parts.transform.schedule)
         except ValueError as e:
             problems.append(doc.problem((*job, "schedule"), str(e)))
-        script = request_dir / parts.transform.entrypoint
-        if not script.is_file():
-            problems.append(
-                doc.problem(
-                    (*job, "entrypoint"),
-                    f"'{parts.transform.entrypoint}' does not exist (looked for {script}); paths are relative to the request file",
-                )
-            )
+        problems += _entrypoint_rules(parts.transform.entrypoint, doc, request_dir, root)
     return problems
 
 
@@ -499,6 +635,9 @@ def load_request(
     problems = _check_header(doc, KIND)
     if problems:
         raise DocumentInvalid(problems)
+    problems = _size_rules(doc)
+    if problems:
+        raise DocumentInvalid(problems, hint="See 'Input limits' in the README.")
     problems = []
     request: DataProductRequest | None = None
     try:
@@ -508,7 +647,12 @@ def load_request(
     except ValidationError as e:
         problems = problems_from_pydantic(e, doc, DataProductRequest)
     parts = _parts(doc.data)
-    problems += _request_rules(parts, doc, path.parent)
+    # Job scripts stay inside the repository that holds mesh.yaml; a request outside it
+    # (no platform config yet, or --platform from elsewhere) confines them to its own folder.
+    root = path.parent
+    if platform is not None and _inside(path.resolve(), platform.path.parent.resolve()):
+        root = platform.path.parent
+    problems += _request_rules(parts, doc, path.parent, root)
     if parts.cloud is not None:
         problems += [doc.problem(at, message) for at, message in unsupported_fields(parts.cloud, doc.data)]
     if platform is not None:

@@ -23,6 +23,7 @@ Nothing here imports Pulumi.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.model.errors import MeshError
+from infra.model.files import FileExists, write_atomic
 from infra.model.platform import EnvironmentConfig, PlatformConfig
 from infra.model.platform_spec import platform_stack_name, resolve_platform
 from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
@@ -105,7 +108,12 @@ def ensure_mesh_dir(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     ignore_file = folder / ".gitignore"
     if not ignore_file.exists():
-        ignore_file.write_text("# mesh's local state, workspaces and passphrase: never commit.\n*\n")
+        with contextlib.suppress(FileExists):
+            write_atomic(
+                ignore_file,
+                "# mesh's local state, workspaces and passphrase: never commit.\n*\n",
+                overwrite=False,
+            )
     return folder
 
 
@@ -142,16 +150,23 @@ def passphrase_env(mesh_dir: Path) -> tuple[dict[str, str], Path | None]:
 
 
 def ensure_passphrase_file(path: Path) -> Path:
-    """Create `path` once with a random passphrase, readable by its owner only (0600)."""
+    """Create `path` once with a random passphrase, readable by its owner only (0600).
+
+    The file appears whole or not at all (written aside, then linked into place), so a
+    crash never leaves an empty passphrase behind; an empty one found is refused.
+    """
     ensure_mesh_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        return path
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
+    if not path.exists():
+        with contextlib.suppress(FileExists):  # another mesh created it first: use theirs
+            write_atomic(path, secrets.token_urlsafe(32), overwrite=False, mode=0o600)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    if path.stat().st_size == 0:
+        raise MeshError(
+            f"the state passphrase file {path} is empty",
+            hint="Restore it from where you keep a copy; if no stack was ever created with it, delete "
+            "it and mesh generates a new one.",
+        )
     return path
 
 

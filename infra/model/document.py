@@ -7,6 +7,7 @@ indexes, the same shape pydantic uses in `ValidationError.errors()[i]["loc"]`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,20 @@ from typing import Any
 import yaml
 
 from infra.model.errors import DocumentInvalid, Problem
+from infra.model.files import MAX_INPUT_BYTES, read_input
 
 FieldPath = tuple[str | int, ...]
+
+# Why 200,000: the largest request the column and port caps allow (5,000 columns) has
+# 35,062 nodes and its ODCS contract 55,165; counting every alias as the
+# nodes it stands for stops a small file from expanding into millions.
+MAX_NODES = 200_000
+# Python refuses to turn more than 4,300 digits into an int; no mesh value needs 40.
+MAX_INTEGER_DIGITS = 40
+# A request is 6 levels deep, an ODCS contract with nested structs perhaps 20. Refusing
+# at the scanner keeps 50,000 `[` from costing PyYAML 10 s (its simple-key bookkeeping
+# is quadratic in the depth) before Python's recursion limit stops it.
+MAX_DEPTH = 100
 
 
 def format_path(path: FieldPath) -> str:
@@ -57,7 +70,60 @@ class Document:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+    """SafeLoader that refuses duplicate keys and integers too long to be a value."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Count every character but sign and underscores: hexadecimal (`0xfff…`) and
+        # base-60 (`1:2:3…`) integers have no Python limit yet grow as large.
+        digits = len(str(node.value).replace("_", "").lstrip("+-"))
+        if digits > MAX_INTEGER_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {digits:,} digits is not a value mesh can use "
+                f"(at most {MAX_INTEGER_DIGITS}); put it in quotes if it is text",
+                node.start_mark,
+            )
+        return int(super().construct_yaml_int(node))
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, _DEEP, self.get_mark())
+        return bool(super().add_indent(column))
+
+
+_DEEP = f"nested more than {MAX_DEPTH} levels deep; a request needs only a few levels"
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is replaced by what it names.
+
+    Computed without expanding (each node's size once, children before parents), so a
+    "billion laughs" file is measured in linear time.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children), MAX_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
 
 
 def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Problem], walked: set[int]) -> None:
@@ -89,6 +155,22 @@ def _walk(node: yaml.Node, path: FieldPath, doc: Document, problems: list[Proble
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, (*path, index), doc, problems, walked)
+
+
+def non_finite_numbers(doc: Document) -> list[Problem]:
+    """A problem for each `.inf` or `.nan` in the document: YAML reads them as numbers, but
+    no count, size or duration can be infinite."""
+    problems = []
+    stack: list[tuple[FieldPath, Any]] = [((), doc.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(doc.problem(path, f"{value} is not a number mesh can use; write a finite number"))
+        elif isinstance(value, dict):
+            stack.extend(((*path, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _too_deep(file: str) -> Problem:
@@ -125,6 +207,20 @@ def _parse(text: str, *, file: str, loader_class: type[yaml.SafeLoader]) -> Docu
         ) from e
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise DocumentInvalid(
+                [
+                    Problem(
+                        file=file,
+                        path="",
+                        message=f"the document expands to more than {MAX_NODES:,} values (each alias "
+                        "counted as what it repeats), the most mesh reads",
+                        line=1,
+                        column=1,
+                    )
+                ],
+                hint="See 'Input limits' in the README.",
+            )
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -161,19 +257,15 @@ def _parse(text: str, *, file: str, loader_class: type[yaml.SafeLoader]) -> Docu
     return doc
 
 
-def read_document(path: Path) -> Document:
-    """Read and parse a YAML file; a missing or unreadable file raises a `MeshError`."""
+def read_document(path: Path, *, limit: int = MAX_INPUT_BYTES) -> Document:
+    """Read and parse a YAML file; a missing, special, oversized (over `limit` bytes) or
+    unreadable file raises `DocumentInvalid` (see `infra.model.files.read_input`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise DocumentInvalid(
-            [Problem(file=str(path), path="", message="no such file")],
-            hint="Check the path, or create a request with `mesh init`.",
-        ) from e
-    except IsADirectoryError as e:
-        raise DocumentInvalid(
-            [Problem(file=str(path), path="", message="is a directory, expected a YAML file")]
-        ) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise DocumentInvalid([Problem(file=str(path), path="", message=f"cannot be read ({e})")]) from e
+        text = read_input(path, limit=limit, what="YAML file")
+    except DocumentInvalid as e:
+        if e.problems and e.problems[0].message == "no such file":
+            raise DocumentInvalid(
+                e.problems, hint="Check the path, or create a request with `mesh init`."
+            ) from e
+        raise
     return parse_document(text, file=str(path))

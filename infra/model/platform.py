@@ -22,15 +22,16 @@ PATTERN_HELP.update(
     {
         ORG_PATTERN: "2–12 lowercase letters and digits, starting with a letter (no hyphens)",
         ENV_PATTERN: "1–12 lowercase letters and digits, starting with a letter (no hyphens)",
+        r"^[0-9]{12}$": 'the 12 digits of an AWS account id, in quotes (e.g. "111122223333")',
     }
 )
 
 EnvironmentName = Annotated[str, StringConstraints(pattern=ENV_PATTERN)]
-AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+AwsAccount = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")]
 GcpProject = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
-GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d+$")]
-Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:\d+)?/?$")]
+GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+Endpoint = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:[0-9]+)?/?$")]
 AwsService = Literal[
     "s3", "iam", "sts", "kms", "glue", "athena", "lakeformation", "resourcegroupstaggingapi", "sns", "events"
 ]
@@ -42,7 +43,9 @@ class DomainPrincipals(_Model):
     aws: list[
         Annotated[
             str,
-            StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):(role|user)/[\w+=,.@/-]+$"),
+            StringConstraints(
+                pattern=r"^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):(role|user)/[A-Za-z0-9_+=,.@/-]+$"
+            ),
         ]
     ] = Field(default_factory=list)
     gcp: list[Annotated[str, StringConstraints(pattern=r"^(group|user|serviceAccount):[^\s]+@[^\s]+$")]] = (

@@ -24,7 +24,7 @@ DOMAIN_PATTERN = r"^[a-z][a-z0-9]{1,19}$"
 PRODUCT_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
-SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+SEMVER_PATTERN = r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$"
 
 DomainName = Annotated[str, StringConstraints(pattern=DOMAIN_PATTERN)]
 ProductName = Annotated[str, StringConstraints(pattern=PRODUCT_PATTERN, min_length=2, max_length=40)]

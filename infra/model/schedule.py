@@ -13,7 +13,10 @@ _FIELDS = (
     ("day of week", 0, 7),
 )
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-_ITEM = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?$")
+# ASCII digits only (`\d` also matches Arabic-Indic and other digits, which no cloud
+# scheduler reads), at most two of them, as in every valid field value.
+_NUMBER = r"[0-9]{1,2}"
+_ITEM = re.compile(rf"^(\*|{_NUMBER}(-{_NUMBER})?)(/{_NUMBER})?$")
 
 
 @dataclass(frozen=True)
@@ -67,15 +70,16 @@ def parse_schedule(text: str) -> Schedule:
         )
     for value, (label, low, high) in zip(parts, _FIELDS, strict=True):
         for item in value.split(","):
-            if not _ITEM.match(item):
+            if not _ITEM.fullmatch(item):
                 raise ValueError(f"'{text}': {label} '{item}' is not a number, range, list, step or '*'")
-            numbers = [int(n) for n in re.findall(r"\d+", item.split("/")[0])]
+            base, _, step = item.partition("/")
+            numbers = [int(n) for n in re.findall(r"[0-9]+", base)]
             if any(n < low or n > high for n in numbers):
                 raise ValueError(f"'{text}': {label} must be between {low} and {high}")
             if len(numbers) == 2 and numbers[0] > numbers[1]:
-                raise ValueError(f"'{text}': {label} range '{item.split('/')[0]}' runs backwards")
-            if item.endswith("/0"):
-                raise ValueError(f"'{text}': {label} step must be at least 1")
+                raise ValueError(f"'{text}': {label} range '{base}' runs backwards")
+            if step and not 1 <= int(step) <= high:
+                raise ValueError(f"'{text}': {label} step must be between 1 and {high}")
     if parts[2] != "*" and parts[4] != "*":
         raise ValueError(
             f"'{text}': restrict either the day of month or the day of week, not both "

@@ -130,7 +130,7 @@ def test_problem_points_into_the_file() -> None:
         Case(
             "nesting deeper than any request",
             "[" * 5000 + "]" * 5000,
-            "bad.yaml: nested too deeply to read; a request needs only a few levels",
+            "bad.yaml:1:101: not valid YAML: nested more than 100 levels deep; a request needs only a few levels",
         ),
         Case(
             "two documents in one file",

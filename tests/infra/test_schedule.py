@@ -74,7 +74,36 @@ def test_aws_form(case: Case) -> None:
             "AWS's L", "0 0 L * *", "'0 0 L * *': day of month 'L' is not a number, range, list, step or '*'"
         ),
         Case("a backwards range", "5-1 * * * *", "'5-1 * * * *': minute range '5-1' runs backwards"),
-        Case("a zero step", "*/0 * * * *", "'*/0 * * * *': minute step must be at least 1"),
+        Case("a zero step", "*/0 * * * *", "'*/0 * * * *': minute step must be between 1 and 59"),
+        Case(
+            "a zero step written 00 (it once crashed the plan)",
+            "0 2 * * */00",
+            "'0 2 * * */00': day of week step must be between 1 and 7",
+        ),
+        Case(
+            "a step longer than the field",
+            "*/99 * * * *",
+            "'*/99 * * * *': minute step must be between 1 and 59",
+        ),
+        Case(
+            "an absurd step",
+            "*/" + "9" * 5000 + " * * * *",
+            "'*/"
+            + "9" * 5000
+            + " * * * *': minute '*/"
+            + "9" * 5000
+            + "' is not a number, range, list, step or '*'",
+        ),
+        Case(
+            "Arabic-Indic digits, which no scheduler reads",
+            "\u0660 \u0662 * * *",
+            "'\u0660 \u0662 * * *': minute '\u0660' is not a number, range, list, step or '*'",
+        ),
+        Case(
+            "fullwidth digits",
+            "0 \uff12 * * *",
+            "'0 \uff12 * * *': hour '\uff12' is not a number, range, list, step or '*'",
+        ),
         Case(
             "both day fields",
             "0 2 1 * 1",

@@ -508,7 +508,9 @@ environments:
         Case(
             "an account id that is too short",
             [('"111122223333"', '"1111"')],
-            ["mesh.yaml:8:20 environments.dev.aws.account: '1111' is not valid: use match ^\\d{12}$"],
+            [
+                "mesh.yaml:8:20 environments.dev.aws.account: '1111' is not valid: use the 12 digits of an AWS account id, in quotes (e.g. \"111122223333\")"
+            ],
         ),
         Case(
             "an account id YAML reads as a number",
