@@ -177,19 +177,12 @@ def _too_deep(file: str) -> Problem:
     return Problem(file=file, path="", message="nested too deeply to read; a request needs only a few levels")
 
 
-# libyaml's parser (when PyYAML has it) reads a request several times faster. It words
-# its errors differently, so a text it refuses is read again by the pure-Python parser,
-# whose messages are the ones problems carry.
-_FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-
-
 def parse_document(text: str, *, file: str) -> Document:
-    """Parse YAML text into a `Document`; malformed YAML raises `DocumentInvalid` with its position."""
-    if _FAST_LOADER is not None:
-        try:
-            return _parse(text, file=file, loader_class=_FAST_LOADER)
-        except DocumentInvalid:
-            pass
+    """Parse YAML text into a `Document`; malformed YAML raises `DocumentInvalid` with its position.
+
+    The pure-Python parser is used on purpose: its scanner enforces the nesting cap and its
+    constructor the integer cap before anything large is built (libyaml's C parser offers
+    neither hook)."""
     return _parse(text, file=file, loader_class=_Loader)
 
 

@@ -239,22 +239,3 @@ def test_document_invalid_counts_errors_not_warnings() -> None:
     )
     assert error.problems == problems
     assert error.exit_code == 1
-
-
-def test_libyaml_and_the_pure_python_parser_agree_on_values_and_positions() -> None:
-    import yaml
-
-    from infra.model import document
-
-    if document._FAST_LOADER is None:
-        pytest.skip("PyYAML was built without libyaml: only the pure-Python parser runs")
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    for path in sorted(examples.rglob("*.y*ml")):
-        text = path.read_text()
-        fast = document._parse(text, file=path.name, loader_class=document._FAST_LOADER)
-        slow = document._parse(text, file=path.name, loader_class=yaml.SafeLoader)
-        assert (fast.data, fast.positions, fast.key_positions) == (
-            slow.data,
-            slow.positions,
-            slow.key_positions,
-        ), path.name

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.model.document import MAX_NODES, parse_document
-from infra.model.errors import DocumentInvalid, MeshError, UsageError
+from infra.model.errors import DocumentInvalid, UsageError
 from infra.review import request_at_ref
 from infra.saved_plan import load_saved_plan
 from infra.validation import MAX_COLUMNS, MAX_COLUMNS_PER_PORT, MAX_PORTS, load_platform, load_request
@@ -394,10 +394,11 @@ def test_a_ref_that_is_an_option_is_refused(ref: str, git_repo: Path) -> None:
 
 
 def test_a_ref_git_does_not_know_is_named(git_repo: Path) -> None:
-    with pytest.raises(MeshError) as caught:
+    with pytest.raises(UsageError) as caught:
         request_at_ref(git_repo / "orders.yaml", "origin/nowhere")
 
-    assert caught.value.message.endswith("git knows no commit called 'origin/nowhere'")
+    assert caught.value.message.startswith("--base origin/nowhere: no such git ref")
+    assert caught.value.exit_code == 2
 
 
 def test_a_known_ref_gives_the_file_at_that_commit(git_repo: Path) -> None:
