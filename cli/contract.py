@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
+from cli.export_target import ForceExportOption, write_export
 from cli.options import CloudChoice, DefaultEnvOption, PlatformOption, RequestArgument
 
 app = typer.Typer(
@@ -38,12 +39,7 @@ def export(
         Path | None,
         typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
     ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Overwrite an existing --file (never a request or the platform config)."
-        ),
-    ] = False,
+    force: ForceExportOption = False,
 ) -> None:
     """Export a request's data contract as ODCS v3.1.0 (valid against that version's official schema).
 
@@ -67,46 +63,11 @@ def export(
     if to is None:
         typer.echo(text, nl=False)
         return
-    from infra.model.files import write_atomic
-
-    _check_export_target(to, request=file, platform_file=loaded.path, force=force)
-    write_atomic(to, text, overwrite=force)
+    write_export(to, text, request=file, platform_file=loaded.path, force=force)
     err.print(
         f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
         markup=False,
     )
-
-
-def _check_export_target(to: Path, *, request: Path, platform_file: Path, force: bool) -> None:
-    """Refuse to overwrite without --force, and never overwrite a request or mesh.yaml."""
-    from infra.model.errors import UsageError
-    from infra.model.platform import PLATFORM_FILE
-
-    if not to.exists():
-        return
-    if to.is_dir():
-        raise UsageError(f"--file {to} is a directory", hint="Pass the path of a file.")
-    same = {request.resolve(), platform_file.resolve()}
-    if to.resolve() in same or to.name == PLATFORM_FILE or _is_mesh_document(to):
-        raise UsageError(
-            f"--file {to} is a data product request or a platform config; mesh never overwrites one "
-            "with a contract, even with --force",
-            hint="Write the contract to a file of its own, e.g. orders.odcs.yaml.",
-        )
-    if not force:
-        raise UsageError(f"--file {to} already exists", hint="Pass --force to overwrite it.")
-
-
-def _is_mesh_document(path: Path) -> bool:
-    """Whether `path` reads as a mesh request or platform config (`kind: DataProduct | Platform`)."""
-    from infra.model.document import read_document
-    from infra.model.errors import MeshError
-
-    try:
-        kind = read_document(path).data.get("kind")
-    except MeshError:
-        return False
-    return kind in ("DataProduct", "Platform")
 
 
 @app.command("import")

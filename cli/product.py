@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.console import err
+from cli.export_target import ForceExportOption, write_export
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ def export(
         Path | None,
         typer.Option("--file", "-f", help="Write the descriptor to this file instead of standard output."),
     ] = None,
+    force: ForceExportOption = False,
 ) -> None:
     """Export a request as an ODPS v1.1.0 data product descriptor.
 
@@ -61,7 +63,7 @@ def export(
     if to is None:
         typer.echo(text, nl=False)
         return
-    to.write_text(text, encoding="utf-8")
+    write_export(to, text, request=file, platform_file=loaded.path, force=force)
     err.print(
         f"Wrote the ODPS descriptor of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
         markup=False,

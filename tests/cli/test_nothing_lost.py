@@ -137,19 +137,41 @@ def test_export_refuses_to_overwrite_without_force(repo: Path) -> None:
     assert "kind: DataContract" in (repo / "orders.odcs.yaml").read_text()
 
 
+def test_product_export_overwrites_only_with_force(repo: Path) -> None:
+    (repo / "orders.odps.yaml").write_text("kept\n")
+
+    refused = runner.invoke(
+        app, ["product", "export", "products/sales-orders.yaml", "--file", "orders.odps.yaml"]
+    )
+
+    assert refused.exit_code == 2
+    assert "Error: --file orders.odps.yaml already exists" in refused.stderr
+    assert (repo / "orders.odps.yaml").read_text() == "kept\n"
+    forced = runner.invoke(
+        app, ["product", "export", "products/sales-orders.yaml", "--file", "orders.odps.yaml", "--force"]
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "kind: DataProduct" in (repo / "orders.odps.yaml").read_text()
+    again = runner.invoke(
+        app, ["product", "export", "products/sales-orders.yaml", "--file", "orders.odps.yaml", "--force"]
+    )
+    assert again.exit_code == 0, "an ODPS descriptor is not a mesh request: --force replaces it"
+
+
+@pytest.mark.parametrize("group", ["contract", "product"])
 @pytest.mark.parametrize(
     "target",
     ["products/sales-orders.yaml", "products/finance-payroll.yaml", "mesh.yaml", "./products/../mesh.yaml"],
 )
-def test_export_never_overwrites_a_request_or_the_platform_config(target: str, repo: Path) -> None:
+def test_export_never_overwrites_a_request_or_the_platform_config(
+    target: str, group: str, repo: Path
+) -> None:
     before = (repo / target).read_text()
 
-    result = runner.invoke(
-        app, ["contract", "export", "products/sales-orders.yaml", "--file", target, "--force"]
-    )
+    result = runner.invoke(app, [group, "export", "products/sales-orders.yaml", "--file", target, "--force"])
 
     assert result.exit_code == 2
-    assert "mesh never overwrites one with a contract, even with --force" in " ".join(result.stderr.split())
+    assert "mesh never overwrites one with an export, even with --force" in " ".join(result.stderr.split())
     assert (repo / target).read_text() == before
 
 
