@@ -10,44 +10,24 @@ key as a message attribute, so a subscriber can deduplicate too.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from infra.model.files import ensure_mesh_dir, write_atomic
 
 MESH_DIR = ".mesh"
 
 
 def mesh_dir(platform_dir: Path) -> Path:
     """`<repo>/.mesh`, created with a `.gitignore` of `*` so nothing in it is committed."""
-    folder = platform_dir / MESH_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        write_text_atomic(ignore, "# mesh's local state, workspaces and passphrase: never commit.\n*\n")
-    return folder
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return ensure_mesh_dir(platform_dir / MESH_DIR)
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
     """`document` as sorted, indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n", make_parents=True)
 
 
 def read_json(path: Path) -> dict[str, Any]:

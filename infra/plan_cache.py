@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from infra.model.files import write_atomic
 
 #: Bump when the shape of a cached entry changes; old entries are then never read.
 CACHE_FORMAT = "1"
@@ -127,19 +127,6 @@ def plan_key(request: Path, platform: Path, environment: str, *, code: str, sdks
     )
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 class PlanCache:
     """Plans by key under `folder`; a missing, unreadable or foreign entry is a miss.
 
@@ -169,4 +156,4 @@ class PlanCache:
     def put(self, key: str, header: dict[str, Any], plan_json: str) -> None:
         """Store a plan's JSON text and its `header` under `key`, atomically."""
         head = json.dumps({**header, "key": key}, separators=(",", ":"), sort_keys=True)
-        write_atomic(self._path(key), f"{head}\n{plan_json}".encode())
+        write_atomic(self._path(key), f"{head}\n{plan_json}", make_parents=True)

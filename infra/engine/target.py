@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.model.errors import MeshError
-from infra.model.files import FileExists, write_atomic
+from infra.model.files import FileExists, ensure_mesh_dir, write_atomic
 from infra.model.platform import EnvironmentConfig, PlatformConfig
 from infra.model.platform_spec import platform_stack_name, resolve_platform
 from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
@@ -101,20 +101,6 @@ class StackTarget:
         if self.source == "platform":
             return f"mesh platform {verb} --env {self.environment}"
         return f"mesh {verb} {self.source} --env {self.environment}"
-
-
-def ensure_mesh_dir(folder: Path) -> Path:
-    """Create `<repo>/.mesh` with a `.gitignore` of `*`, so nothing in it is ever committed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore_file = folder / ".gitignore"
-    if not ignore_file.exists():
-        with contextlib.suppress(FileExists):
-            write_atomic(
-                ignore_file,
-                "# mesh's local state, workspaces and passphrase: never commit.\n*\n",
-                overwrite=False,
-            )
-    return folder
 
 
 def backend_url(backend: str, platform_dir: Path) -> str:

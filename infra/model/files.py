@@ -156,6 +156,20 @@ def write_atomic(
         raise
 
 
+def ensure_mesh_dir(folder: Path) -> Path:
+    """Create `<repo>/.mesh` with a `.gitignore` of `*`, so nothing in it is ever committed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore_file = folder / ".gitignore"
+    if not ignore_file.exists():
+        with contextlib.suppress(FileExists):
+            write_atomic(
+                ignore_file,
+                "# mesh's local state, workspaces and passphrase: never commit.\n*\n",
+                overwrite=False,
+            )
+    return folder
+
+
 def _sync_folder(folder: Path) -> None:
     """Persist the rename itself (some file systems do not allow syncing a folder)."""
     try:
