@@ -1,12 +1,14 @@
-"""The `mesh` command: command groups joined here, and the one error handler.
+"""The `mesh` command: every command joined here, and the one error handler.
 
-Commands import pulumi and cloud SDKs lazily, inside the command body, so `mesh --help`,
+A command's module is imported when that command runs (`cli.commands` lists them), and
+commands import pulumi and cloud SDKs lazily, inside the command body, so `mesh --help`,
 `mesh validate` and `mesh init` start fast.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from typing import Annotated, Any
@@ -15,25 +17,8 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from cli import catalog as catalog_cmd
-from cli import contract as contract_cmd
-from cli import doctor as doctor_cmd
-from cli import env as env_cmd
-from cli import events as events_cmd
-from cli import health as health_cmd
 from cli import help_format
-from cli import init as init_cmd
-from cli import plan as plan_cmd
-from cli import platform as platform_cmd
-from cli import product as product_cmd
-from cli import prove as prove_cmd
-from cli import provision as provision_cmd
-from cli import review as review_cmd
-from cli import schema as schema_cmd
-from cli import stack as stack_cmd
-from cli import status as status_cmd
-from cli import validate as validate_cmd
-from cli import verify as verify_cmd
+from cli.commands import BY_NAME, COMMANDS, Entry
 from cli.console import err
 from infra.model.errors import MeshError
 
@@ -41,8 +26,35 @@ _state = {"debug": False}
 help_format.install()
 
 
+_MARKUP = "markdown"
+
+
+def _load(entry: Entry) -> Any:
+    """Build one command (or command group) from its module, as `app.command`/`add_typer` would."""
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    holder = typer.Typer(add_completion=False, rich_markup_mode=_MARKUP)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=entry.name)
+        return typer.main.get_command(holder).commands[entry.name]  # type: ignore[attr-defined]
+    holder.command(entry.name)(target)
+    return typer.main.get_command(holder)
+
+
 class _MeshGroup(TyperGroup):
-    """Routes every `MeshError` from any command to one message and exit code."""
+    """Loads each command when it is used, and routes every `MeshError` to one message and exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [entry.name for entry in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in BY_NAME:
+            self.commands[cmd_name] = _load(BY_NAME[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from cli import root_help
+
+        root_help.render(ctx, self)
 
     def invoke(self, ctx: Any) -> Any:  # click's Context, which typer vendors privately
         try:
@@ -79,7 +91,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=_MARKUP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -102,29 +114,6 @@ def _root(
     ] = False,
 ) -> None:
     _state["debug"] = debug
-
-
-app.command("validate")(validate_cmd.validate)
-app.command("init")(init_cmd.init)
-app.command("schema")(schema_cmd.schema)
-app.command("plan")(plan_cmd.plan)
-app.command("provision")(provision_cmd.provision)
-app.command("outputs")(stack_cmd.outputs)
-app.command("destroy")(stack_cmd.destroy)
-app.command("cancel")(stack_cmd.cancel)
-app.command("status")(status_cmd.status)
-app.command("doctor")(doctor_cmd.doctor)
-app.command("events")(events_cmd.events)
-app.add_typer(platform_cmd.app, name="platform")
-app.add_typer(env_cmd.app, name="env")
-app.add_typer(catalog_cmd.app, name="catalog")
-app.command("prove")(prove_cmd.prove)
-app.command("review")(review_cmd.review)
-app.add_typer(contract_cmd.app, name="contract")
-app.add_typer(product_cmd.app, name="product")
-app.command("verify")(verify_cmd.verify)
-app.command("emulate")(verify_cmd.emulate)
-app.command("health")(health_cmd.health)
 
 
 def main() -> None:

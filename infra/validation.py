@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from infra.clouds import unsupported_fields
-from infra.guardrails import check_disabled
 from infra.model.coltypes import BIGQUERY_PARTITION_TYPES, check_type, is_primitive
 from infra.model.document import Document, FieldPath, format_path, parse_document, read_document
 from infra.model.errors import (
@@ -184,6 +183,10 @@ def _disabled_guardrail_rules(config: PlatformConfig, doc: Document) -> list[Pro
         (("environments", name, "disabledGuardrails"), env.disabled_guardrails)
         for name, env in config.environments.items()
     ]
+    if not any(ids for _, ids in lists):
+        return []  # the rule modules are imported only when there is an id to check
+    from infra.guardrails import check_disabled  # noqa: PLC0415 - only a disable list needs the rules
+
     return [
         doc.problem((*where, i), message)
         for where, ids in lists

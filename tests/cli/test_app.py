@@ -210,3 +210,60 @@ def test_fast_commands_do_not_import_cloud_sdks(tmp_path: Path, case: Case) -> N
     assert "\nPROBE " in done.stdout, f"{case.reason}: the probe failed: {done.stderr}"
     probe = json.loads(done.stdout.rsplit("\nPROBE ", 1)[-1])
     assert probe == {"exit_code": case.want, "heavy": []}, f"{case.reason}: {done.stderr}"
+
+
+def test_each_command_is_listed_with_the_first_line_of_its_own_help() -> None:
+    """`mesh --help` lists commands from `cli.commands` without loading them: the lines must not drift."""
+    import inspect
+
+    from typer.main import get_command
+
+    from cli.commands import COMMANDS
+
+    group: Any = get_command(app)
+    for entry in COMMANDS:
+        command = group.get_command(None, entry.name)
+        first = " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split())
+        assert first.replace("`", "") == entry.summary, entry.name  # the list shows no markdown
+        assert command.name == entry.name
+
+
+_LOADED = """
+import json, sys
+sys.argv = ["mesh", *json.loads(sys.argv[1])]
+from cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+print("\\nLOADED " + json.dumps(sorted(m for m in sys.modules if m.startswith("cli."))))
+"""
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("mesh --help loads no command", ["--help"], set()),
+        Case(
+            "mesh validate loads validate only",
+            ["validate", "examples/products/sales-orders.yaml"],
+            {"cli.validate"},
+        ),
+        Case("mesh catalog --help loads the catalog group", ["catalog", "--help"], {"cli.catalog"}),
+    ],
+    ids=lambda c: c.reason,
+)
+def test_a_command_module_is_imported_only_when_it_runs(case: Case) -> None:
+    from cli.commands import COMMANDS
+
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, json.dumps(case.given)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    loaded = set(json.loads(done.stdout.rsplit("\nLOADED ", 1)[-1]))
+    assert loaded & {entry.module for entry in COMMANDS} == case.want, done.stderr
