@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from cli.console import err, out
-from cli.export_target import ForceExportOption, write_export
+from cli.export_target import ExportFileOption, ExportFormat, ExportFormatOption, ForceExportOption, deliver
 from cli.options import CloudChoice, DefaultEnvOption, PlatformOption, RequestArgument
 
 app = typer.Typer(
@@ -20,25 +19,13 @@ app = typer.Typer(
 )
 
 
-class ContractOutput(StrEnum):
-    """How `mesh contract export` writes the contract."""
-
-    YAML = "yaml"
-    JSON = "json"
-
-
 @app.command("export")
 def export(
     file: RequestArgument,
     env: DefaultEnvOption = None,
     platform: PlatformOption = None,
-    output: Annotated[
-        ContractOutput, typer.Option("--output", "-o", help="yaml (as ODCS files usually are) or json.")
-    ] = ContractOutput.YAML,
-    to: Annotated[
-        Path | None,
-        typer.Option("--file", "-f", help="Write the contract to this file instead of standard output."),
-    ] = None,
+    output: ExportFormatOption = ExportFormat.YAML,
+    to: ExportFileOption = None,
     force: ForceExportOption = False,
 ) -> None:
     """Export a request's data contract as ODCS v3.1.0 (valid against that version's official schema).
@@ -56,18 +43,12 @@ def export(
 
     spec, request, loaded = load_spec(file, platform_path=platform, environment=env)
     document = data_contract(spec, loaded.config, request=request.request)
-    if output is ContractOutput.JSON:
+    if output is ExportFormat.JSON:
         text = json.dumps(document.model_dump(exclude_none=True, by_alias=True), indent=2) + "\n"
     else:
         text = document.to_yaml()
-    if to is None:
-        typer.echo(text, nl=False)
-        return
-    write_export(to, text, request=file, platform_file=loaded.path, force=force)
-    err.print(
-        f"Wrote the ODCS contract of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
-        markup=False,
-    )
+    what = f"the ODCS contract of {spec.domain}/{spec.product} ({spec.environment})"
+    deliver(text, to, request=file, platform_file=loaded.path, force=force, what=what)
 
 
 @app.command("import")

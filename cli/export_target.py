@@ -1,17 +1,49 @@
-"""Where `mesh contract export` and `mesh product export` may write: never over a request or
-the platform config, over another existing file only with --force, and atomically."""
+"""The options `mesh contract export` and `mesh product export` share, and where they may
+write: standard output, or a file that is never a request or the platform config, an
+existing one only with --force, written atomically."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cli.console import err
+
+
+class ExportFormat(StrEnum):
+    """How an exported document is written."""
+
+    YAML = "yaml"
+    JSON = "json"
+
+
+ExportFormatOption = Annotated[
+    ExportFormat,
+    typer.Option("--output", "-o", help="yaml (as ODCS and ODPS documents usually are) or json."),
+]
+ExportFileOption = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Write the document to this file instead of standard output."),
+]
+
 ForceExportOption = Annotated[
     bool,
     typer.Option("--force", help="Overwrite an existing --file (never a request or the platform config)."),
 ]
+
+
+def deliver(
+    text: str, to: Path | None, *, request: Path, platform_file: Path, force: bool, what: str
+) -> None:
+    """Print `text`, or write it to `to` (see `write_export`) and say so on stderr, naming `what`."""
+    if to is None:
+        typer.echo(text, nl=False)
+        return
+    write_export(to, text, request=request, platform_file=platform_file, force=force)
+    err.print(f"Wrote {what} to {to}", markup=False)
 
 
 def write_export(to: Path, text: str, *, request: Path, platform_file: Path, force: bool) -> None:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from cli.console import err
-from cli.export_target import ForceExportOption, write_export
+from cli.export_target import ExportFileOption, ExportFormat, ExportFormatOption, ForceExportOption, deliver
 from cli.options import DefaultEnvOption, PlatformOption, RequestArgument
 
 app = typer.Typer(
@@ -19,25 +15,13 @@ app = typer.Typer(
 )
 
 
-class DescriptorOutput(StrEnum):
-    """How `mesh product export` writes the descriptor."""
-
-    YAML = "yaml"
-    JSON = "json"
-
-
 @app.command("export")
 def export(
     file: RequestArgument,
     env: DefaultEnvOption = None,
     platform: PlatformOption = None,
-    output: Annotated[
-        DescriptorOutput, typer.Option("--output", "-o", help="yaml (as ODPS files usually are) or json.")
-    ] = DescriptorOutput.YAML,
-    to: Annotated[
-        Path | None,
-        typer.Option("--file", "-f", help="Write the descriptor to this file instead of standard output."),
-    ] = None,
+    output: ExportFormatOption = ExportFormat.YAML,
+    to: ExportFileOption = None,
     force: ForceExportOption = False,
 ) -> None:
     """Export a request as an ODPS v1.1.0 data product descriptor.
@@ -56,15 +40,9 @@ def export(
 
     spec, _, loaded = load_spec(file, platform_path=platform, environment=env)
     document = data_product(spec, loaded.config)
-    if output is DescriptorOutput.JSON:
+    if output is ExportFormat.JSON:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    if to is None:
-        typer.echo(text, nl=False)
-        return
-    write_export(to, text, request=file, platform_file=loaded.path, force=force)
-    err.print(
-        f"Wrote the ODPS descriptor of {spec.domain}/{spec.product} ({spec.environment}) to {to}",
-        markup=False,
-    )
+    what = f"the ODPS descriptor of {spec.domain}/{spec.product} ({spec.environment})"
+    deliver(text, to, request=file, platform_file=loaded.path, force=force, what=what)
