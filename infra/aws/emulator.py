@@ -244,6 +244,11 @@ class _Applier:
             s3.put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tags(i)})
         return str(i["bucket"])
 
+    def converge_bucket(self, r: Resource, i: dict[str, Any]) -> str:
+        if i.get("tags"):
+            self.client("s3").put_bucket_tagging(Bucket=i["bucket"], Tagging={"TagSet": _tags(i)})
+        return str(i["bucket"])
+
     def public_access_block(self, r: Resource, i: dict[str, Any]) -> str:
         self.client("s3").put_public_access_block(
             Bucket=i["bucket"],
@@ -410,6 +415,10 @@ class _Applier:
         self.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
         return str(i["name"])
 
+    def converge_alias(self, r: Resource, i: dict[str, Any]) -> str:
+        self.client("kms").update_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
+        return str(i["name"])
+
     def key_policy(self, r: Resource, i: dict[str, Any]) -> str:
         self.client("kms").put_key_policy(KeyId=i["keyId"], PolicyName="default", Policy=i["policy"])
         return str(i["keyId"])
@@ -425,6 +434,15 @@ class _Applier:
         )["Policy"]
         return str(created["Arn"])
 
+    def converge_policy(self, r: Resource, i: dict[str, Any]) -> str:
+        iam = self.client("iam")
+        arn = f"arn:aws:iam::{self.account()}:policy{i.get('path', '/')}{i['name']}"
+        for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=i["policy"], SetAsDefault=True)
+        return arn
+
     def role(self, r: Resource, i: dict[str, Any]) -> str:
         kwargs: dict[str, Any] = {
             "RoleName": i["name"],
@@ -439,6 +457,17 @@ class _Applier:
         created = self.client("iam").create_role(**kwargs)["Role"]
         self.values[f"<{r.name}.uniqueId>"] = created["RoleId"]
         return str(created["Arn"])
+
+    def converge_role(self, r: Resource, i: dict[str, Any]) -> str:
+        iam = self.client("iam")
+        iam.update_assume_role_policy(RoleName=i["name"], PolicyDocument=i["assumeRolePolicy"])
+        if i.get("permissionsBoundary"):
+            iam.put_role_permissions_boundary(
+                RoleName=i["name"], PermissionsBoundary=i["permissionsBoundary"]
+            )
+        role = iam.get_role(RoleName=i["name"])["Role"]
+        self.values[f"<{r.name}.uniqueId>"] = role["RoleId"]
+        return str(role["Arn"])
 
     def role_policy(self, r: Resource, i: dict[str, Any]) -> str:
         self.client("iam").put_role_policy(
@@ -459,6 +488,11 @@ class _Applier:
             Tags=i.get("tags") or {},
         )
         return str(i["name"])
+
+    def converge_table(self, r: Resource, i: dict[str, Any]) -> str:
+        # Recreate rather than diff: the table input is rebuilt by `table` itself.
+        self.client("glue").delete_table(DatabaseName=i["databaseName"], Name=i["name"])
+        return self.table(r, i)
 
     def table(self, r: Resource, i: dict[str, Any]) -> str:
         sd = i.get("storageDescriptor") or {}
@@ -621,38 +655,9 @@ class _Applier:
 
 def _converge(applier: _Applier, resource: Resource, inputs: dict[str, Any]) -> str:
     """Bring a resource an earlier apply created to the plan's inputs (a second apply)."""
-    type_ = resource.type
-    if type_ == types.BUCKET.token:
-        if inputs.get("tags"):
-            applier.client("s3").put_bucket_tagging(
-                Bucket=inputs["bucket"], Tagging={"TagSet": _tags(inputs)}
-            )
-        return str(inputs["bucket"])
-    if type_ == types.KMS_ALIAS.token:
-        applier.client("kms").update_alias(AliasName=inputs["name"], TargetKeyId=inputs["targetKeyId"])
-        return str(inputs["name"])
-    if type_ == types.IAM_POLICY.token:
-        iam = applier.client("iam")
-        arn = f"arn:aws:iam::{applier.account()}:policy{inputs.get('path', '/')}{inputs['name']}"
-        for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
-            if not version["IsDefaultVersion"]:
-                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
-        iam.create_policy_version(PolicyArn=arn, PolicyDocument=inputs["policy"], SetAsDefault=True)
-        return arn
-    if type_ == types.IAM_ROLE.token:
-        iam = applier.client("iam")
-        iam.update_assume_role_policy(RoleName=inputs["name"], PolicyDocument=inputs["assumeRolePolicy"])
-        if inputs.get("permissionsBoundary"):
-            iam.put_role_permissions_boundary(
-                RoleName=inputs["name"], PermissionsBoundary=inputs["permissionsBoundary"]
-            )
-        role = iam.get_role(RoleName=inputs["name"])["Role"]
-        applier.values[f"<{resource.name}.uniqueId>"] = role["RoleId"]
-        return str(role["Arn"])
-    if type_ == types.GLUE_TABLE.token:
-        # Recreate rather than diff: the table input is rebuilt by the applier itself.
-        applier.client("glue").delete_table(DatabaseName=inputs["databaseName"], Name=inputs["name"])
-        return _Applier.table(applier, resource, inputs)
+    descriptor = TYPES.get(resource.type)
+    if descriptor is not None and descriptor.converger:
+        return str(getattr(applier, descriptor.converger)(resource, inputs))
     # Databases, security configurations, jobs, triggers and workgroups keep what the first
     # apply gave them; the plan's names are what later resources refer to.
     return str(inputs.get("name") or inputs.get("bucket") or resource.name)

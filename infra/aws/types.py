@@ -95,6 +95,7 @@ BUCKET = ResourceType(
     stateful=True,
     taggable=True,
     applier="bucket",
+    converger="converge_bucket",
     checker="bucket",
     documents=(("policy", "bucket policy"),),
 )
@@ -147,7 +148,12 @@ KMS_KEY = ResourceType(
     documents=(("policy", "key policy"),),
 )
 KMS_ALIAS = ResourceType(
-    "aws:kms/alias:Alias", "KMS alias", mock=_alias, replace_keys=("name",), applier="alias"
+    "aws:kms/alias:Alias",
+    "KMS alias",
+    mock=_alias,
+    replace_keys=("name",),
+    applier="alias",
+    converger="converge_alias",
 )
 KEY_POLICY = ResourceType(
     "aws:kms/keyPolicy:KeyPolicy", "key policy", applier="key_policy", documents=(("policy", "key policy"),)
@@ -160,6 +166,7 @@ IAM_POLICY = ResourceType(
     replace_keys=("name", "path"),
     taggable=True,
     applier="policy",
+    converger="converge_policy",
     documents=(("policy", "identity policy"),),
 )
 IAM_ROLE = ResourceType(
@@ -169,6 +176,7 @@ IAM_ROLE = ResourceType(
     replace_keys=("name", "path"),
     taggable=True,
     applier="role",
+    converger="converge_role",
     checker="role",
     documents=(("assumeRolePolicy", "trust policy"),),
 )
@@ -206,6 +214,7 @@ GLUE_TABLE = ResourceType(
     replace_keys=("name", "databaseName"),
     stateful=True,
     applier="table",
+    converger="converge_table",
     checker="table",
 )
 GLUE_SECURITY_CONFIGURATION = ResourceType(

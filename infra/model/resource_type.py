@@ -35,6 +35,8 @@ class ResourceType:
 
     `applier` and `checker` name methods of the cloud's emulator applier and live checker
     (by name, so this descriptor stays importable without boto3); a test checks they exist.
+    `converger` names the applier's method that brings a resource an earlier apply created
+    to the plan's inputs; a type without one keeps what the first apply gave it.
     `documents` lists the inputs that hold a policy document and the kind of document each is.
     """
 
@@ -45,6 +47,7 @@ class ResourceType:
     stateful: bool = False
     taggable: bool = False
     applier: str | None = None
+    converger: str | None = None
     checker: str | None = None
     documents: tuple[tuple[str, str], ...] = ()
 

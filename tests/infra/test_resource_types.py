@@ -98,6 +98,12 @@ def test_a_named_applier_exists(descriptor: ResourceType) -> None:
     assert emulator.APPLIERS[descriptor.token] is getattr(emulator._Applier, str(descriptor.applier))
 
 
+@pytest.mark.parametrize("descriptor", [t for t in AWS_TYPES.values() if t.converger], ids=lambda t: t.token)
+def test_a_named_converger_is_a_method_of_the_emulator_applier(descriptor: ResourceType) -> None:
+    assert descriptor.applier, "a type converges only once it can be applied"
+    assert callable(getattr(emulator._Applier, str(descriptor.converger), None))
+
+
 @pytest.mark.parametrize("descriptor", [t for t in AWS_TYPES.values() if t.checker], ids=lambda t: t.token)
 def test_a_named_checker_exists(descriptor: ResourceType) -> None:
     assert callable(getattr(verify._Checker, str(descriptor.checker), None))
