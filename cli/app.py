@@ -11,7 +11,7 @@ import contextlib
 import importlib
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -26,7 +26,7 @@ _state = {"debug": False}
 help_format.install()
 
 
-_MARKUP = "markdown"
+_MARKUP: Literal["markdown"] = "markdown"
 
 
 def _load(entry: Entry) -> Any:
