@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.model import document
 from infra.model.document import FieldPath, format_path, parse_document, read_document
 from infra.model.errors import DocumentInvalid, Problem, Severity
 
@@ -239,3 +240,63 @@ def test_document_invalid_counts_errors_not_warnings() -> None:
     )
     assert error.problems == problems
     assert error.exit_code == 1
+
+
+# --- two parsers, one result ----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+YAML_FILES = sorted(
+    p
+    for pattern in ("examples/**/*.y*ml", "tests/fixtures/**/*.y*ml", "localstack/*.y*ml")
+    for p in REPO.glob(pattern)
+)
+
+
+def _both(text: str) -> list[object]:
+
+    results: list[object] = []
+    for loader in (document._FAST_LOADER, document._Loader):
+        assert loader is not None
+        try:
+            doc = document._parse(text, file="f.yaml", loader_class=loader)
+            results.append((doc.data, doc.positions, doc.key_positions))
+        except DocumentInvalid as e:
+            results.append([str(p) for p in e.problems])
+    return results
+
+
+def test_libyaml_is_used_where_pyyaml_has_it() -> None:
+
+    if not getattr(__import__("yaml"), "__with_libyaml__", False):
+        pytest.skip("this PyYAML has no libyaml: only the pure-Python parser runs")
+    assert document._FAST_LOADER is not None
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_both_parsers_give_the_same_values_and_positions(path: Path) -> None:
+
+    if document._FAST_LOADER is None:
+        pytest.skip("this PyYAML has no libyaml 0.2.5+")
+    fast, pure = _both(path.read_text(encoding="utf-8"))
+    assert fast == pure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 150 + "]" * 150,  # flow nesting past the cap, well under libyaml's own
+        "".join(" " * i + f"k{i}:\n" for i in range(150)) + " " * 150 + "v\n",  # block nesting
+        "n: " + "9" * 41,  # the integer cap, in the shared constructor
+        "n: 0x" + "f" * 60,
+        "a: 1\na: 2\n",  # duplicate key
+        "a: [1, 2\n",  # unclosed flow sequence: libyaml words it differently
+        "a: \x07\n",  # a control character
+    ],
+)
+def test_what_the_fast_parser_refuses_reads_as_the_pure_parser_words_it(text: str) -> None:
+
+    with pytest.raises(DocumentInvalid) as pure:
+        document._parse(text, file="f.yaml", loader_class=document._Loader)
+    with pytest.raises(DocumentInvalid) as either:
+        parse_document(text, file="f.yaml")
+    assert [str(p) for p in either.value.problems] == [str(p) for p in pure.value.problems]
