@@ -26,7 +26,6 @@ from infra.pulumi_sdk import (
     register_response,
     run_program,
     serialize,
-    thread_event_loop,
 )
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -80,12 +79,7 @@ class _RecordingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             self.stack_urn = urn
             return register_response(urn)
-        with thread_event_loop():
-            return self._register(urn, request)
-
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        with thread_event_loop():
-            return super().Invoke(request)
+        return self._register(urn, request)
 
     def _register(self, urn: str, request: Any) -> Any:
         inputs = deserialize(request.object)
@@ -107,7 +101,11 @@ class _RecordingMonitor(MockMonitor):
                 custom=bool(request.custom),
             )
         )
-        return register_response(urn, resource_id or "", serialize(state))
+        # Only what the cloud adds travels back: outside a preview the SDK resolves every
+        # output the response leaves out from the resource's own inputs, so serializing the
+        # inputs again (most of a registration's cost) would change nothing.
+        added = {key: value for key, value in state.items() if key not in inputs or value is not inputs[key]}
+        return register_response(urn, resource_id or "", serialize(added))
 
 
 def _plain(value: Any) -> Any:

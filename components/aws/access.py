@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
+from components.json_document import json_document
 from infra.model.spec import ProductSpec
 
 
@@ -84,7 +85,7 @@ class ProductAccess(pulumi.ComponentResource):
         self.bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=names.bucket,
-            policy=pulumi.Output.json_dumps(policies.bucket_policy(spec, args.key_arn, deployer)),
+            policy=json_document(policies.bucket_policy(spec, args.key_arn, deployer)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*roles, args.bucket]),
         )
         self.key_policy = aws.kms.KeyPolicy(
@@ -129,7 +130,7 @@ class ProductAccess(pulumi.ComponentResource):
             f"{logical}-policy",
             role=role_name,
             name="data-access",
-            policy=pulumi.Output.json_dumps(policy),
+            policy=json_document(policy),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
         )
         return role

@@ -3,7 +3,7 @@
 Every document is built here from the resolved spec, so the components, the
 guardrails and the access proof read one source. Statement ids (`Sid`) are stable:
 a failed check names the statement at fault. `key_arn` (and the deployer's ARN) may be a
-`pulumi.Output`; the components serialise documents with `pulumi.Output.json_dumps`.
+`pulumi.Output`; the components serialise documents with `components.json_document.json_document`.
 
 The data perimeter: the bucket policy denies every object and list action to any
 principal that is not one of the product's roles or a break-glass principal of the
