@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -514,7 +515,11 @@ class HealthClients:
 
 def open_clients(config: Any, environment: str, *, endpoint_url: str | None = None) -> HealthClients:
     """Clients for `environment` of a `PlatformConfig`: real AWS through the normal credential
-    chain, or a loopback emulator through `endpoint_url` or the environment's endpoints."""
+    chain, or a loopback emulator through `endpoint_url` or the environment's endpoints.
+
+    On an emulator the clients sign with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+    (and `AWS_SESSION_TOKEN`) when they are set, so a check can run as a platform reader's
+    session on an emulator that enforces IAM; otherwise with the emulator's test keys."""
     import boto3  # noqa: PLC0415 - boto3 is heavy; only commands that read the cloud load it
 
     from infra.aws.emulator import require_loopback  # noqa: PLC0415 - as above
@@ -534,11 +539,16 @@ def open_clients(config: Any, environment: str, *, endpoint_url: str | None = No
         return chosen
 
     emulated = bool(endpoint_url or endpoints)
-    session = (
-        boto3.Session(aws_access_key_id="test", aws_secret_access_key="test")  # emulator credentials
-        if emulated
-        else boto3.Session()
-    )
+    if emulated and os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        session = boto3.Session(
+            aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
+        )
+    elif emulated:
+        session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test")  # emulator keys
+    else:
+        session = boto3.Session()
     region = env.aws.region
     return HealthClients(
         s3=session.client("s3", region_name=region, endpoint_url=endpoint("s3")),
