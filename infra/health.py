@@ -14,6 +14,10 @@
 The verdict is `breach` for a successful undesirable request, a late or never-landed port
 or a failed last run; `warn` for denied attempts only, or for signals that could not be
 read (each named); `ok` otherwise. Nothing here prints; time comes from the caller.
+
+The time to data's provisioned moment comes from the engine's stack history when a Pulumi
+CLI is here (`engine_history`, bounded; `pulumi.automation` is imported only then), else
+from `mesh emulate`'s record (`provisioned_moment`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,10 +35,21 @@ from typing import Any
 from infra.access_log import AccessRecord, identity_key, parse_log
 from infra.model.errors import DocumentInvalid, MeshError
 from infra.model.spec import ProductSpec, resolve
-from infra.timetodata import TimeToData, emulated_apply, hours, iso, mesh_summary, request_history
+from infra.timetodata import (
+    TimeToData,
+    emulated_apply,
+    first_successful_update,
+    hours,
+    iso,
+    mesh_summary,
+    request_history,
+)
 from infra.validation import LoadedPlatform, load_platform, load_request, locate_platform, require_environment
 
 OK, WARN, BREACH = "ok", "warn", "breach"
+STACK_HISTORY, MESH_EMULATE = "stack history", "mesh emulate"
+# How long one `pulumi stack history` may take before health gives up on the engine.
+HISTORY_TIMEOUT_S = 30.0
 LATE, NEVER, FRESH, UNKNOWN = "late", "never", "ok", "unknown"
 FAILED_RUN_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
 RUNS_SHOWN = 5
@@ -568,6 +583,7 @@ class ProductToCheck:
     provisioned: datetime | None = None
     provisioned_source: str = ""
     history_problem: str | None = None
+    provisioned_problem: str | None = None  # why the engine's stack history gave no moment
 
 
 def check_product(
@@ -611,6 +627,7 @@ def check_product(
             n
             for n in (
                 product.history_problem,
+                product.provisioned_problem,
                 None
                 if product.provisioned
                 else f"no first successful update of {spec.stack} is recorded (stack history or mesh emulate)",
@@ -671,14 +688,114 @@ def notify(
         record(sent)
 
 
+StackHistory = Callable[[str], Sequence[Any]]  # stack name -> its `UpdateInfo`s, newest first
+
+
+def _has_state(platform: LoadedPlatform, environment: str) -> bool:
+    """Whether the environment's backend may hold stacks: any bucket backend, or a `file://`
+    folder that exists (a missing one means nothing was ever provisioned there)."""
+    backend = platform.config.environments[environment].backend
+    if not backend.startswith("file://"):
+        return True
+    folder = Path(backend.removeprefix("file://") or ".mesh/state").expanduser()
+    return (folder if folder.is_absolute() else platform.path.parent / folder).is_dir()
+
+
+def engine_history(
+    platform: LoadedPlatform,
+    environment: str,
+    *,
+    engine: Any | None = None,
+    timeout: float = HISTORY_TIMEOUT_S,
+) -> StackHistory | None:
+    """A bounded reader of the engine's stack history in `environment`, or None when there is no
+    engine to ask (no Pulumi CLI, or a `file://` backend that holds nothing).
+
+    Without a CLI nothing of Pulumi is imported. Each read is bounded by `timeout`; after one
+    read times out, the others fail at once with the same reason instead of waiting again.
+    `engine` (an `infra.engine.Engine`) replaces the real one in tests.
+    """
+    from infra.pulumi_cli import bounded, find_cli  # noqa: PLC0415 - only health asks the engine
+
+    if engine is None:
+        if find_cli() is None or not _has_state(platform, environment):
+            return None
+        from infra.engine import Engine  # noqa: PLC0415 - imports pulumi.automation: only with a CLI
+
+        engine = Engine()
+    from infra.engine import stack_history_reader  # noqa: PLC0415 - as above
+
+    read = stack_history_reader(platform, environment, engine=engine)
+    stalled: list[str] = []
+
+    def read_bounded(stack: str) -> Sequence[Any]:
+        if stalled:
+            raise TimeoutError(stalled[0])
+        try:
+            return bounded(lambda: read(stack), timeout=timeout, what=f"pulumi stack history of {stack}")
+        except TimeoutError as e:
+            stalled.append(str(e))
+            raise
+
+    return read_bounded
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """When a product's stack was first provisioned, where that was read, and why it is missing."""
+
+    at: datetime | None
+    source: str  # "stack history" | "mesh emulate" | ""
+    problem: str | None = None
+
+
+def provisioned_moment(
+    stack: str, *, history: StackHistory | None, platform_dir: Path, environment: str
+) -> Provisioned:
+    """The stack's first successful update from the engine's history; else the first apply
+    recorded by `mesh emulate`; else missing. An engine that fails (or stalls) never fails the
+    check: what went wrong becomes the reason, and the emulate record is still read."""
+    problem = None
+    if history is not None:
+        try:
+            updates = history(stack)
+        except Exception as e:  # any engine failure is a stated reason, never a failed check
+            message = e.message if isinstance(e, MeshError) else str(e) or type(e).__name__
+            problem = f"the stack history of {stack} could not be read: {message}"
+        else:
+            # The same rule as for `pulumi stack history --json` rows: the end of the first
+            # `update` that succeeded (failed updates and other kinds do not count).
+            moment = first_successful_update(
+                {
+                    "kind": u.kind,
+                    "result": u.result,
+                    "startTime": iso(u.start_time),
+                    "endTime": iso(u.end_time),
+                }
+                for u in updates
+            )
+            if moment is not None:
+                return Provisioned(moment, STACK_HISTORY)
+            problem = f"the stack history of {stack} has no successful update"
+    emulated = emulated_apply(platform_dir, environment, stack)
+    if emulated is not None:
+        return Provisioned(emulated, MESH_EMULATE, problem)
+    return Provisioned(None, "", problem)
+
+
 def products_to_check(
     files: Iterable[Path],
     *,
     platform_path: Path | None,
     environment: str,
     strict: bool,
+    engine: Any | None = None,
 ) -> tuple[list[ProductToCheck], list[tuple[str, str]], LoadedPlatform]:
     """Resolve each request in `environment` with its history: (products, skipped, loaded platform).
+
+    The provisioned moment comes from the engine's stack history when a Pulumi CLI is
+    here (`engine_history`; `engine` replaces the real one in tests), else from `mesh
+    emulate`'s record (`provisioned_moment`).
 
     With `strict` (files named by the user) an invalid request raises; otherwise (every request
     of the repository) it is skipped with the reason. Requests on a cloud the environment
@@ -689,6 +806,7 @@ def products_to_check(
     platform = load_platform(platform_file)
     require_environment(platform.config, environment, source=platform_file)
     env = platform.config.environments[environment]
+    history = engine_history(platform, environment, engine=engine)
     products: list[ProductToCheck] = []
     skipped: list[tuple[str, str]] = []
     for path in files:
@@ -716,17 +834,20 @@ def products_to_check(
             )
             continue
         spec = resolve(loaded.request, platform.config, environment, request_dir=path.parent)
-        history = request_history(path)
-        provisioned = emulated_apply(platform_file.parent, environment, spec.stack)
+        committed = request_history(path)
+        provisioned = provisioned_moment(
+            spec.stack, history=history, platform_dir=platform_file.parent, environment=environment
+        )
         products.append(
             ProductToCheck(
                 spec=spec,
                 request=str(path),
-                committed=history.committed,
-                grants=dict(history.grants),
-                provisioned=provisioned,
-                provisioned_source="mesh emulate" if provisioned else "",
-                history_problem=history.problem,
+                committed=committed.committed,
+                grants=dict(committed.grants),
+                provisioned=provisioned.at,
+                provisioned_source=provisioned.source,
+                history_problem=committed.problem,
+                provisioned_problem=provisioned.problem,
             )
         )
     return products, skipped, platform

@@ -284,6 +284,40 @@ def test_denied_attempts_alone_are_a_warning(scenario: Scenario) -> None:
     assert report["skipped"] == []
 
 
+def test_the_engines_stack_history_dates_the_provisioning_and_its_failure_is_a_note(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra import health
+    from infra.engine import UpdateInfo
+
+    stack = "sales.orders.moto"
+
+    def history(stack_name: str) -> list[UpdateInfo]:
+        if stack_name != stack:
+            raise RuntimeError("error: failed to open bucket: NoCredentialProviders")
+        return [
+            UpdateInfo("update", "succeeded", at("2026-02-01T11:00:00Z"), at("2026-02-01T11:30:00Z"), 2),
+            UpdateInfo("update", "failed", at("2026-02-01T10:00:00Z"), at("2026-02-01T10:10:00Z"), 1),
+        ]
+
+    monkeypatch.setattr(health, "engine_history", lambda *a, **k: history)
+    code, report = scenario.report()
+
+    assert code == 1
+    orders = report["products"]["sales/orders"]["timeToData"]
+    assert (orders["events"]["provisioned"], orders["events"]["provisionedFrom"]) == (
+        "2026-02-01T11:30:00Z",
+        "stack history",
+    )
+    assert orders["spans"]["requestToProvisioned"] == 2.5
+    payroll = report["products"]["finance/payroll"]["timeToData"]
+    assert payroll["events"]["provisionedFrom"] == "mesh emulate", "the emulate record is the fallback"
+    assert any(
+        "stack history of finance.payroll.moto could not be read" in n and "NoCredentialProviders" in n
+        for n in payroll["notes"]
+    ), payroll["notes"]
+
+
 def test_time_to_data_from_the_scripted_history(scenario: Scenario) -> None:
     _, report = scenario.report()
 
