@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.access_log import AccessRecord, identity_key, parse_log
+from infra.clouds import supports
+from infra.model.capability import HEALTH_SIGNALS, Capability
 from infra.model.errors import DocumentInvalid, MeshError
 from infra.model.spec import ProductSpec, resolve
 from infra.timetodata import (
@@ -399,8 +401,11 @@ def reasons_for(
     runs: Iterable[RunHealth],
     access: AccessHealth | None,
     unreadable: Iterable[str],
+    *,
+    not_read: Iterable[str] = (),
 ) -> tuple[Reason, ...]:
-    """The breaches and warnings of one product, in a stable order."""
+    """The breaches and warnings of one product, in a stable order. `unreadable`: signals whose
+    reading failed; `not_read`: signals mesh does not read on the product's cloud yet."""
     stack = spec.stack
     reasons: list[Reason] = []
     for port in ports:
@@ -460,6 +465,14 @@ def reasons_for(
             )
     for what in unreadable:
         reasons.append(Reason(WARN, "unreadable", f"could not read {what}"))
+    for what in not_read:
+        reasons.append(
+            Reason(
+                WARN,
+                "unreadable",
+                f"{what}: not read — mesh does not read {spec.cloud.upper()} health signals yet",
+            )
+        )
     return tuple(reasons)
 
 
@@ -586,36 +599,78 @@ class ProductToCheck:
     provisioned_problem: str | None = None  # why the engine's stack history gave no moment
 
 
+def signals_read(spec: ProductSpec) -> tuple[Capability, ...]:
+    """The health signals mesh reads on the product's cloud (declared in `infra/<cloud>/capabilities.py`)."""
+    return tuple(signal for signal in HEALTH_SIGNALS if supports(spec.cloud, signal))
+
+
+def needs_clients(products: Iterable[ProductToCheck]) -> bool:
+    """Whether any product's cloud has a signal to read (else no client is opened, no call made)."""
+    return any(signals_read(p.spec) for p in products)
+
+
+def not_read(spec: ProductSpec) -> list[str]:
+    """Each signal mesh does not read on the product's cloud yet, named: the freshness of each
+    port, the transform runs, the access logs."""
+    missing = set(HEALTH_SIGNALS) - set(signals_read(spec))
+    named: list[str] = []
+    if Capability.FRESHNESS in missing:
+        named += [f"freshness of port {port.name}" for port in spec.ports]
+    if Capability.TRANSFORM_RUNS in missing:
+        named.append("transform runs")
+    if Capability.ACCESS_LOGS in missing:
+        named.append("access logs")
+    return named
+
+
 def check_product(
     product: ProductToCheck,
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     now: datetime,
     window: timedelta,
 ) -> ProductHealth:
-    """Read one product's signals and judge it."""
+    """Read one product's signals and judge it.
+
+    Only the signals its cloud supports are read (with `clients`, which may be None when no
+    product has any); each other one is named as not read yet, a warning. The readers
+    below are AWS's, the only cloud that supports a signal today.
+    """
     spec = product.spec
-    aws = spec.require_aws()
+    signals = signals_read(spec)
+    if signals and clients is None:
+        raise ValueError(f"{spec.stack}: clients are needed to read {', '.join(signals)}")
     unreadable: list[str] = []
-    try:
-        ports = read_ports(clients.s3, spec, now)
-    except _Unreadable as e:
-        unreadable.append(f"freshness ({e})")
-        ports = [PortHealth(p.name, UNKNOWN, None, None, 0, None) for p in spec.ports]
-    runs: list[RunHealth] = []
-    if spec.transform is not None:
+    ports = [PortHealth(p.name, UNKNOWN, None, None, 0, None) for p in spec.ports]
+    if Capability.FRESHNESS in signals and clients is not None:
         try:
-            runs = read_runs(clients.glue, aws.glue_job, now)
+            ports = read_ports(clients.s3, spec, now)
+        except _Unreadable as e:
+            unreadable.append(f"freshness ({e})")
+    runs: list[RunHealth] = []
+    if Capability.TRANSFORM_RUNS in signals and clients is not None and spec.transform is not None:
+        try:
+            runs = read_runs(clients.glue, spec.require_aws().glue_job, now)
         except _Unreadable as e:
             unreadable.append(f"transform runs ({e})")
     access: AccessHealth | None = None
-    try:
-        records, objects, malformed = read_log_records(clients.s3, aws.log_bucket, aws.access_log_prefix)
-        access = assess_access(
-            records, spec, now=now, window=window, log_objects=objects, malformed=malformed
-        )
-    except _Unreadable as e:
-        unreadable.append(f"access logs ({e})")
+    if Capability.ACCESS_LOGS in signals and clients is not None:
+        names = spec.require_aws()
+        try:
+            records, objects, malformed = read_log_records(
+                clients.s3, names.log_bucket, names.access_log_prefix
+            )
+            access = assess_access(
+                records, spec, now=now, window=window, log_objects=objects, malformed=malformed
+            )
+        except _Unreadable as e:
+            unreadable.append(f"access logs ({e})")
+    unread = not_read(spec)
+    cloud_note = (
+        f"first data and first reads are not read on {spec.cloud} yet (mesh does not read its health signals)"
+        if unread
+        else None
+    )
     ttd = TimeToData(
         committed=product.committed,
         provisioned=product.provisioned,
@@ -631,21 +686,23 @@ def check_product(
                 None
                 if product.provisioned
                 else f"no first successful update of {spec.stack} is recorded (stack history or mesh emulate)",
+                cloud_note,
             )
             if n
         ),
     )
+    aws = spec.aws
     return ProductHealth(
         product=f"{spec.domain}/{spec.product}",
         stack=spec.stack,
         owner=spec.owner,
-        topic=aws.topic_arn,
+        topic=aws.topic_arn if aws else (spec.gcp.topic if spec.gcp else ""),
         ports=tuple(ports),
-        job=aws.glue_job if spec.transform else None,
+        job=aws.glue_job if aws and spec.transform else None,
         runs=tuple(runs),
         access=access,
-        reasons=reasons_for(spec, ports, runs, access, unreadable),
-        unreadable=tuple(unreadable),
+        reasons=reasons_for(spec, ports, runs, access, unreadable, not_read=unread),
+        unreadable=(*unreadable, *(f"{what} (not read on {spec.cloud} yet)" for what in unread)),
         time_to_data=ttd,
         freshness_hours=spec.freshness_hours,
     )
@@ -653,7 +710,7 @@ def check_product(
 
 def notify(
     report: HealthReport,
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     seen: Callable[[str], bool],
     record: Callable[[list[str]], None],
@@ -670,6 +727,8 @@ def notify(
             if seen(reason.key):
                 continue
             subject, body = message_for(product, reason, report.environment)
+            if clients is None:  # only a product whose signals were read can be in breach
+                raise ValueError(f"{product.product}: a breach to publish, and no client to publish it with")
             try:
                 clients.sns.publish(
                     TopicArn=product.topic,
@@ -799,7 +858,8 @@ def products_to_check(
 
     With `strict` (files named by the user) an invalid request raises; otherwise (every request
     of the repository) it is skipped with the reason. Requests on a cloud the environment
-    lacks, and GCP products (whose signals mesh does not read yet), are skipped with the reason.
+    lacks are skipped with the reason. A product whose cloud has no health signal mesh reads
+    (GCP today) is checked all the same: each signal is reported as not read.
     """
     files = list(files)
     platform_file = locate_platform(platform_path, near=files[0] if files else Path.cwd())
@@ -825,14 +885,6 @@ def products_to_check(
                 )
             skipped.append((str(path), f"on {cloud}; environment {environment} has no {cloud} section"))
             continue
-        if cloud != "aws":
-            skipped.append(
-                (
-                    str(path),
-                    "a GCP product: mesh health reads AWS signals (its alerts go to its Pub/Sub topic)",
-                )
-            )
-            continue
         spec = resolve(loaded.request, platform.config, environment, request_dir=path.parent)
         committed = request_history(path)
         provisioned = provisioned_moment(
@@ -855,7 +907,7 @@ def products_to_check(
 
 def check_health(
     products: Iterable[ProductToCheck],
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     environment: str,
     now: datetime,

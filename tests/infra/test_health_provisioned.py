@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from engine_fakes import FakeWorkspaces, Script, command_error
 
 from infra import health
 from infra.engine import Engine, UpdateInfo
@@ -27,7 +28,6 @@ from infra.health import (
 )
 from infra.timetodata import record_emulated_apply
 from infra.validation import load_platform
-from tests.engine_fakes import FakeWorkspaces, Script, command_error
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
