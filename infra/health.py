@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,8 +51,10 @@ from infra.validation import LoadedPlatform, load_platform, load_request, locate
 
 OK, WARN, BREACH = "ok", "warn", "breach"
 STACK_HISTORY, MESH_EMULATE = "stack history", "mesh emulate"
-# How long one `pulumi stack history` may take before health gives up on the engine.
+# How long one `pulumi stack history` may take before health gives up on the engine, and how
+# long all of them together may take (each spawns the CLI: seconds apiece over many products).
 HISTORY_TIMEOUT_S = 30.0
+HISTORY_BUDGET_S = 120.0
 LATE, NEVER, FRESH, UNKNOWN = "late", "never", "ok", "unknown"
 FAILED_RUN_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
 RUNS_SHOWN = 5
@@ -766,12 +769,14 @@ def engine_history(
     *,
     engine: Any | None = None,
     timeout: float = HISTORY_TIMEOUT_S,
+    budget: float = HISTORY_BUDGET_S,
 ) -> StackHistory | None:
     """A bounded reader of the engine's stack history in `environment`, or None when there is no
     engine to ask (no Pulumi CLI, or a `file://` backend that holds nothing).
 
     Without a CLI nothing of Pulumi is imported. Each read is bounded by `timeout`; after one
-    read times out, the others fail at once with the same reason instead of waiting again.
+    read times out, the others fail at once with the same reason instead of waiting again;
+    once the reads together have taken `budget` seconds, the rest fail at once too.
     `engine` (an `infra.engine.Engine`) replaces the real one in tests.
     """
     from infra.pulumi_cli import bounded, find_cli  # noqa: PLC0415 - only health asks the engine
@@ -786,15 +791,23 @@ def engine_history(
 
     read = stack_history_reader(platform, environment, engine=engine)
     stalled: list[str] = []
+    spent = [0.0]
 
     def read_bounded(stack: str) -> Sequence[Any]:
         if stalled:
             raise TimeoutError(stalled[0])
+        if spent[0] >= budget:
+            raise TimeoutError(
+                f"the stack histories of {environment} took {budget:.0f} s; the rest are not read"
+            )
+        started = time.monotonic()
         try:
             return bounded(lambda: read(stack), timeout=timeout, what=f"pulumi stack history of {stack}")
         except TimeoutError as e:
             stalled.append(str(e))
             raise
+        finally:
+            spent[0] += time.monotonic() - started
 
     return read_bounded
 

@@ -202,3 +202,24 @@ def test_a_file_backend_that_holds_nothing_is_not_asked(repo: Path, monkeypatch:
     platform = load_platform(repo / "mesh.yaml")
     assert engine_history(platform, "dev") is None, "dev's file://.mesh/state does not exist"
     assert health.HISTORY_TIMEOUT_S > 0
+
+
+class _SlowEngine:
+    """An engine that answers, slowly."""
+
+    def history(self, settings: object, stack: str) -> Sequence[UpdateInfo]:
+        time.sleep(0.2)
+        return [update("update", "succeeded", "2026-01-20T10:00:00Z", "2026-01-20T10:04:00Z", 1)]
+
+
+def test_reads_stop_once_their_budget_is_spent(repo: Path) -> None:
+    read = engine_history(load_platform(repo / "mesh.yaml"), "dev", engine=_SlowEngine(), budget=0.3)
+    assert read is not None
+
+    moments = [
+        provisioned_moment(stack, history=read, platform_dir=repo, environment="dev")
+        for stack in (STACK, "a.b.dev", "c.d.dev")
+    ]
+
+    assert [m.source for m in moments] == [STACK_HISTORY, STACK_HISTORY, ""]
+    assert moments[2].problem is not None and "the stack histories of dev took 0 s" in moments[2].problem
