@@ -75,10 +75,14 @@ def health(
     of the product's roles or a platform reader (mesh.yaml platformReaders), denied ones
     counted apart; a verdict (ok, warn, breach) with its reasons; and the time to data.
 
+    GCP products: mesh does not read GCP health signals yet, so a GCP product is reported
+    as warn, with one reason per signal not read (each port's freshness, the transform
+    runs, the access logs); no AWS call is made for it.
+
     Example: mesh health --env prod --output json
     """
     from cli.validate import request_files
-    from infra.health import check_health, open_clients, products_to_check
+    from infra.health import check_health, needs_clients, open_clients, products_to_check
     from infra.health import notify as publish
     from infra.ledger import NotificationLedger
     from infra.validation import locate_platform
@@ -93,7 +97,8 @@ def health(
     products, skipped, loaded = products_to_check(
         files, platform_path=platform, environment=env, strict=strict
     )
-    clients = open_clients(loaded.config, env, endpoint_url=endpoint_url)
+    # No client (and no cloud call) when no product's cloud has a signal mesh reads (GCP today).
+    clients = open_clients(loaded.config, env, endpoint_url=endpoint_url) if needs_clients(products) else None
     with err.status(f"Reading the signals of {len(products)} product(s) in {env}…"):
         report = check_health(
             products, clients, environment=env, now=clock, window_hours=window_hours, skipped=skipped

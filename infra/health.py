@@ -14,13 +14,19 @@
 The verdict is `breach` for a successful undesirable request, a late or never-landed port
 or a failed last run; `warn` for denied attempts only, or for signals that could not be
 read (each named); `ok` otherwise. Nothing here prints; time comes from the caller.
+
+The time to data's provisioned moment comes from the engine's stack history when a Pulumi
+CLI is here (`engine_history`, bounded; `pulumi.automation` is imported only then), else
+from `mesh emulate`'s record (`provisioned_moment`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,12 +34,27 @@ from pathlib import Path
 from typing import Any
 
 from infra.access_log import AccessRecord, identity_key, parse_log
+from infra.clouds import supports
+from infra.model.capability import HEALTH_SIGNALS, Capability
 from infra.model.errors import DocumentInvalid, MeshError
 from infra.model.spec import ProductSpec, resolve
-from infra.timetodata import TimeToData, emulated_apply, hours, iso, mesh_summary, request_history
+from infra.timetodata import (
+    TimeToData,
+    emulated_apply,
+    first_successful_update,
+    hours,
+    iso,
+    mesh_summary,
+    request_history,
+)
 from infra.validation import LoadedPlatform, load_platform, load_request, locate_platform, require_environment
 
 OK, WARN, BREACH = "ok", "warn", "breach"
+STACK_HISTORY, MESH_EMULATE = "stack history", "mesh emulate"
+# How long one `pulumi stack history` may take before health gives up on the engine, and how
+# long all of them together may take (each spawns the CLI: seconds apiece over many products).
+HISTORY_TIMEOUT_S = 30.0
+HISTORY_BUDGET_S = 120.0
 LATE, NEVER, FRESH, UNKNOWN = "late", "never", "ok", "unknown"
 FAILED_RUN_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
 RUNS_SHOWN = 5
@@ -383,8 +404,11 @@ def reasons_for(
     runs: Iterable[RunHealth],
     access: AccessHealth | None,
     unreadable: Iterable[str],
+    *,
+    not_read: Iterable[str] = (),
 ) -> tuple[Reason, ...]:
-    """The breaches and warnings of one product, in a stable order."""
+    """The breaches and warnings of one product, in a stable order. `unreadable`: signals whose
+    reading failed; `not_read`: signals mesh does not read on the product's cloud yet."""
     stack = spec.stack
     reasons: list[Reason] = []
     for port in ports:
@@ -444,6 +468,14 @@ def reasons_for(
             )
     for what in unreadable:
         reasons.append(Reason(WARN, "unreadable", f"could not read {what}"))
+    for what in not_read:
+        reasons.append(
+            Reason(
+                WARN,
+                "unreadable",
+                f"{what}: not read — mesh does not read {spec.cloud.upper()} health signals yet",
+            )
+        )
     return tuple(reasons)
 
 
@@ -514,7 +546,11 @@ class HealthClients:
 
 def open_clients(config: Any, environment: str, *, endpoint_url: str | None = None) -> HealthClients:
     """Clients for `environment` of a `PlatformConfig`: real AWS through the normal credential
-    chain, or a loopback emulator through `endpoint_url` or the environment's endpoints."""
+    chain, or a loopback emulator through `endpoint_url` or the environment's endpoints.
+
+    On an emulator the clients sign with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+    (and `AWS_SESSION_TOKEN`) when they are set, so a check can run as a platform reader's
+    session on an emulator that enforces IAM; otherwise with the emulator's test keys."""
     import boto3  # noqa: PLC0415 - boto3 is heavy; only commands that read the cloud load it
 
     from infra.aws.emulator import require_loopback  # noqa: PLC0415 - as above
@@ -534,11 +570,16 @@ def open_clients(config: Any, environment: str, *, endpoint_url: str | None = No
         return chosen
 
     emulated = bool(endpoint_url or endpoints)
-    session = (
-        boto3.Session(aws_access_key_id="test", aws_secret_access_key="test")  # emulator credentials
-        if emulated
-        else boto3.Session()
-    )
+    if emulated and os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        session = boto3.Session(
+            aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
+        )
+    elif emulated:
+        session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test")  # emulator keys
+    else:
+        session = boto3.Session()
     region = env.aws.region
     return HealthClients(
         s3=session.client("s3", region_name=region, endpoint_url=endpoint("s3")),
@@ -558,38 +599,81 @@ class ProductToCheck:
     provisioned: datetime | None = None
     provisioned_source: str = ""
     history_problem: str | None = None
+    provisioned_problem: str | None = None  # why the engine's stack history gave no moment
+
+
+def signals_read(spec: ProductSpec) -> tuple[Capability, ...]:
+    """The health signals mesh reads on the product's cloud (declared in `infra/<cloud>/capabilities.py`)."""
+    return tuple(signal for signal in HEALTH_SIGNALS if supports(spec.cloud, signal))
+
+
+def needs_clients(products: Iterable[ProductToCheck]) -> bool:
+    """Whether any product's cloud has a signal to read (else no client is opened, no call made)."""
+    return any(signals_read(p.spec) for p in products)
+
+
+def not_read(spec: ProductSpec) -> list[str]:
+    """Each signal mesh does not read on the product's cloud yet, named: the freshness of each
+    port, the transform runs, the access logs."""
+    missing = set(HEALTH_SIGNALS) - set(signals_read(spec))
+    named: list[str] = []
+    if Capability.FRESHNESS in missing:
+        named += [f"freshness of port {port.name}" for port in spec.ports]
+    if Capability.TRANSFORM_RUNS in missing:
+        named.append("transform runs")
+    if Capability.ACCESS_LOGS in missing:
+        named.append("access logs")
+    return named
 
 
 def check_product(
     product: ProductToCheck,
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     now: datetime,
     window: timedelta,
 ) -> ProductHealth:
-    """Read one product's signals and judge it."""
+    """Read one product's signals and judge it.
+
+    Only the signals its cloud supports are read (with `clients`, which may be None when no
+    product has any); each other one is named as not read yet, a warning. The readers
+    below are AWS's, the only cloud that supports a signal today.
+    """
     spec = product.spec
-    aws = spec.require_aws()
+    signals = signals_read(spec)
+    if signals and clients is None:
+        raise ValueError(f"{spec.stack}: clients are needed to read {', '.join(signals)}")
     unreadable: list[str] = []
-    try:
-        ports = read_ports(clients.s3, spec, now)
-    except _Unreadable as e:
-        unreadable.append(f"freshness ({e})")
-        ports = [PortHealth(p.name, UNKNOWN, None, None, 0, None) for p in spec.ports]
-    runs: list[RunHealth] = []
-    if spec.transform is not None:
+    ports = [PortHealth(p.name, UNKNOWN, None, None, 0, None) for p in spec.ports]
+    if Capability.FRESHNESS in signals and clients is not None:
         try:
-            runs = read_runs(clients.glue, aws.glue_job, now)
+            ports = read_ports(clients.s3, spec, now)
+        except _Unreadable as e:
+            unreadable.append(f"freshness ({e})")
+    runs: list[RunHealth] = []
+    if Capability.TRANSFORM_RUNS in signals and clients is not None and spec.transform is not None:
+        try:
+            runs = read_runs(clients.glue, spec.require_aws().glue_job, now)
         except _Unreadable as e:
             unreadable.append(f"transform runs ({e})")
     access: AccessHealth | None = None
-    try:
-        records, objects, malformed = read_log_records(clients.s3, aws.log_bucket, aws.access_log_prefix)
-        access = assess_access(
-            records, spec, now=now, window=window, log_objects=objects, malformed=malformed
-        )
-    except _Unreadable as e:
-        unreadable.append(f"access logs ({e})")
+    if Capability.ACCESS_LOGS in signals and clients is not None:
+        names = spec.require_aws()
+        try:
+            records, objects, malformed = read_log_records(
+                clients.s3, names.log_bucket, names.access_log_prefix
+            )
+            access = assess_access(
+                records, spec, now=now, window=window, log_objects=objects, malformed=malformed
+            )
+        except _Unreadable as e:
+            unreadable.append(f"access logs ({e})")
+    unread = not_read(spec)
+    cloud_note = (
+        f"first data and first reads are not read on {spec.cloud} yet (mesh does not read its health signals)"
+        if unread
+        else None
+    )
     ttd = TimeToData(
         committed=product.committed,
         provisioned=product.provisioned,
@@ -601,24 +685,27 @@ def check_product(
             n
             for n in (
                 product.history_problem,
+                product.provisioned_problem,
                 None
                 if product.provisioned
                 else f"no first successful update of {spec.stack} is recorded (stack history or mesh emulate)",
+                cloud_note,
             )
             if n
         ),
     )
+    aws = spec.aws
     return ProductHealth(
         product=f"{spec.domain}/{spec.product}",
         stack=spec.stack,
         owner=spec.owner,
-        topic=aws.topic_arn,
+        topic=aws.topic_arn if aws else (spec.gcp.topic if spec.gcp else ""),
         ports=tuple(ports),
-        job=aws.glue_job if spec.transform else None,
+        job=aws.glue_job if aws and spec.transform else None,
         runs=tuple(runs),
         access=access,
-        reasons=reasons_for(spec, ports, runs, access, unreadable),
-        unreadable=tuple(unreadable),
+        reasons=reasons_for(spec, ports, runs, access, unreadable, not_read=unread),
+        unreadable=(*unreadable, *(f"{what} (not read on {spec.cloud} yet)" for what in unread)),
         time_to_data=ttd,
         freshness_hours=spec.freshness_hours,
     )
@@ -626,7 +713,7 @@ def check_product(
 
 def notify(
     report: HealthReport,
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     seen: Callable[[str], bool],
     record: Callable[[list[str]], None],
@@ -643,6 +730,8 @@ def notify(
             if seen(reason.key):
                 continue
             subject, body = message_for(product, reason, report.environment)
+            if clients is None:  # only a product whose signals were read can be in breach
+                raise ValueError(f"{product.product}: a breach to publish, and no client to publish it with")
             try:
                 clients.sns.publish(
                     TopicArn=product.topic,
@@ -661,24 +750,136 @@ def notify(
         record(sent)
 
 
+StackHistory = Callable[[str], Sequence[Any]]  # stack name -> its `UpdateInfo`s, newest first
+
+
+def _has_state(platform: LoadedPlatform, environment: str) -> bool:
+    """Whether the environment's backend may hold stacks: any bucket backend, or a `file://`
+    folder that exists (a missing one means nothing was ever provisioned there)."""
+    backend = platform.config.environments[environment].backend
+    if not backend.startswith("file://"):
+        return True
+    folder = Path(backend.removeprefix("file://") or ".mesh/state").expanduser()
+    return (folder if folder.is_absolute() else platform.path.parent / folder).is_dir()
+
+
+def engine_history(
+    platform: LoadedPlatform,
+    environment: str,
+    *,
+    engine: Any | None = None,
+    timeout: float = HISTORY_TIMEOUT_S,
+    budget: float = HISTORY_BUDGET_S,
+) -> StackHistory | None:
+    """A bounded reader of the engine's stack history in `environment`, or None when there is no
+    engine to ask (no Pulumi CLI, or a `file://` backend that holds nothing).
+
+    Without a CLI nothing of Pulumi is imported. Each read is bounded by `timeout`; after one
+    read times out, the others fail at once with the same reason instead of waiting again;
+    once the reads together have taken `budget` seconds, the rest fail at once too.
+    `engine` (an `infra.engine.Engine`) replaces the real one in tests.
+    """
+    from infra.pulumi_cli import bounded, find_cli  # noqa: PLC0415 - only health asks the engine
+
+    if engine is None:
+        if find_cli() is None or not _has_state(platform, environment):
+            return None
+        from infra.engine import Engine  # noqa: PLC0415 - imports pulumi.automation: only with a CLI
+
+        engine = Engine()
+    from infra.engine import stack_history_reader  # noqa: PLC0415 - as above
+
+    read = stack_history_reader(platform, environment, engine=engine)
+    stalled: list[str] = []
+    spent = [0.0]
+
+    def read_bounded(stack: str) -> Sequence[Any]:
+        if stalled:
+            raise TimeoutError(stalled[0])
+        if spent[0] >= budget:
+            raise TimeoutError(
+                f"the stack histories of {environment} took {budget:.0f} s; the rest are not read"
+            )
+        started = time.monotonic()
+        try:
+            return bounded(lambda: read(stack), timeout=timeout, what=f"pulumi stack history of {stack}")
+        except TimeoutError as e:
+            stalled.append(str(e))
+            raise
+        finally:
+            spent[0] += time.monotonic() - started
+
+    return read_bounded
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """When a product's stack was first provisioned, where that was read, and why it is missing."""
+
+    at: datetime | None
+    source: str  # "stack history" | "mesh emulate" | ""
+    problem: str | None = None
+
+
+def provisioned_moment(
+    stack: str, *, history: StackHistory | None, platform_dir: Path, environment: str
+) -> Provisioned:
+    """The stack's first successful update from the engine's history; else the first apply
+    recorded by `mesh emulate`; else missing. An engine that fails (or stalls) never fails the
+    check: what went wrong becomes the reason, and the emulate record is still read."""
+    problem = None
+    if history is not None:
+        try:
+            updates = history(stack)
+        except Exception as e:  # any engine failure is a stated reason, never a failed check
+            message = e.message if isinstance(e, MeshError) else str(e) or type(e).__name__
+            problem = f"the stack history of {stack} could not be read: {message}"
+        else:
+            # The same rule as for `pulumi stack history --json` rows: the end of the first
+            # `update` that succeeded (failed updates and other kinds do not count).
+            moment = first_successful_update(
+                {
+                    "kind": u.kind,
+                    "result": u.result,
+                    "startTime": iso(u.start_time),
+                    "endTime": iso(u.end_time),
+                }
+                for u in updates
+            )
+            if moment is not None:
+                return Provisioned(moment, STACK_HISTORY)
+            problem = f"the stack history of {stack} has no successful update"
+    emulated = emulated_apply(platform_dir, environment, stack)
+    if emulated is not None:
+        return Provisioned(emulated, MESH_EMULATE, problem)
+    return Provisioned(None, "", problem)
+
+
 def products_to_check(
     files: Iterable[Path],
     *,
     platform_path: Path | None,
     environment: str,
     strict: bool,
+    engine: Any | None = None,
 ) -> tuple[list[ProductToCheck], list[tuple[str, str]], LoadedPlatform]:
     """Resolve each request in `environment` with its history: (products, skipped, loaded platform).
 
+    The provisioned moment comes from the engine's stack history when a Pulumi CLI is
+    here (`engine_history`; `engine` replaces the real one in tests), else from `mesh
+    emulate`'s record (`provisioned_moment`).
+
     With `strict` (files named by the user) an invalid request raises; otherwise (every request
     of the repository) it is skipped with the reason. Requests on a cloud the environment
-    lacks, and GCP products (whose signals mesh does not read yet), are skipped with the reason.
+    lacks are skipped with the reason. A product whose cloud has no health signal mesh reads
+    (GCP today) is checked all the same: each signal is reported as not read.
     """
     files = list(files)
     platform_file = locate_platform(platform_path, near=files[0] if files else Path.cwd())
     platform = load_platform(platform_file)
     require_environment(platform.config, environment, source=platform_file)
     env = platform.config.environments[environment]
+    history = engine_history(platform, environment, engine=engine)
     products: list[ProductToCheck] = []
     skipped: list[tuple[str, str]] = []
     for path in files:
@@ -697,26 +898,21 @@ def products_to_check(
                 )
             skipped.append((str(path), f"on {cloud}; environment {environment} has no {cloud} section"))
             continue
-        if cloud != "aws":
-            skipped.append(
-                (
-                    str(path),
-                    "a GCP product: mesh health reads AWS signals (its alerts go to its Pub/Sub topic)",
-                )
-            )
-            continue
         spec = resolve(loaded.request, platform.config, environment, request_dir=path.parent)
-        history = request_history(path)
-        provisioned = emulated_apply(platform_file.parent, environment, spec.stack)
+        committed = request_history(path)
+        provisioned = provisioned_moment(
+            spec.stack, history=history, platform_dir=platform_file.parent, environment=environment
+        )
         products.append(
             ProductToCheck(
                 spec=spec,
                 request=str(path),
-                committed=history.committed,
-                grants=dict(history.grants),
-                provisioned=provisioned,
-                provisioned_source="mesh emulate" if provisioned else "",
-                history_problem=history.problem,
+                committed=committed.committed,
+                grants=dict(committed.grants),
+                provisioned=provisioned.at,
+                provisioned_source=provisioned.source,
+                history_problem=committed.problem,
+                provisioned_problem=provisioned.problem,
             )
         )
     return products, skipped, platform
@@ -724,7 +920,7 @@ def products_to_check(
 
 def check_health(
     products: Iterable[ProductToCheck],
-    clients: HealthClients,
+    clients: HealthClients | None,
     *,
     environment: str,
     now: datetime,

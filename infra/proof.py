@@ -3,7 +3,10 @@
 The product is applied to in-process moto with IAM enforcement on. The callers: the
 producer role, each consumer domain's role, a role of an unrelated domain, a broad
 identity of the same account (`s3:*` and `kms:*` on `*`), an administrator (`*` on
-`*`), each break-glass principal of the platform config, and an anonymous caller. For
+`*`), each break-glass principal of the platform config, each platform reader
+(`platformReaders.aws`, the identity `mesh health` and CI run as: given `s3:*` and
+`kms:*` in its own IAM, so that the perimeter alone keeps it to listing), and an
+anonymous caller. For
 each caller and output port, real S3 requests are made: read an object, HEAD the bare
 key `data/<port>` (as directory-reading clients do), list the port's prefix, write
 without an encryption header (the bucket default applies), a multipart upload, delete.
@@ -48,6 +51,7 @@ PRODUCER = "producer"
 BROAD = "broad-identity"
 ADMINISTRATOR = "administrator"
 BREAK_GLASS = "break-glass"
+PLATFORM_READER = "platform-reader"
 BROAD_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "BroadData", "Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}],
@@ -117,10 +121,13 @@ class ProofResult:
 
 def expected_access(spec: ProductSpec, principal: str, port: str, operation: str) -> bool:
     """What the request and the platform config grant: the producer and the break-glass
-    principals everything, consumers read their granted ports, everyone else no data
-    (an administrator still reads the catalog's table definitions)."""
+    principals everything, consumers read their granted ports, platform readers list the
+    ports (`mesh health` reads freshness from the listing) and nothing more, everyone else
+    no data (an administrator still reads the catalog's table definitions)."""
     if principal == PRODUCER or principal.startswith(BREAK_GLASS):
         return True
+    if principal.startswith(PLATFORM_READER):
+        return operation == "list"
     if principal == ADMINISTRATOR and operation == "catalog-read":
         return True  # table definitions are metadata, outside the data perimeter (see README)
     grant = next((g for g in spec.grants if g.domain == principal), None)
@@ -278,8 +285,22 @@ def _callers(spec: ProductSpec, graph: ResourceGraph, registered: list[str]) -> 
     for index, glass in enumerate((a for a in spec.break_glass_aws if ":role/" in a), start=1):
         name = f"{BREAK_GLASS}-{index}" if len(spec.break_glass_aws) > 1 else BREAK_GLASS
         callers.append(_Caller(name, glass, None, ([ADMINISTRATOR_POLICY], None)))
+    for index, reader in enumerate(platform_readers(spec), start=1):
+        name = f"{PLATFORM_READER}-{index}" if len(platform_readers(spec)) > 1 else PLATFORM_READER
+        callers.append(_Caller(name, reader, reader.rpartition("/")[2], ([BROAD_POLICY], None)))
     callers.append(_Caller(ANONYMOUS, None, None, ([], None)))
     return callers
+
+
+def platform_readers(spec: ProductSpec) -> list[str]:
+    """The platform readers the proof calls as: roles of the product's account that are not
+    also break-glass principals (those are proven in their break-glass row)."""
+    account = spec.require_aws().account
+    return [
+        arn
+        for arn in spec.platform_readers
+        if ":role/" in arn and f":{account}:" in arn and arn not in spec.break_glass_aws
+    ]
 
 
 def _trust_account() -> str:
@@ -394,6 +415,11 @@ def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[s
         f"bucket policy statement {sid} is evaluated, not executed: moto applies Deny statements without their conditions"
         for sid in evaluated_only
     ]
+    result.notes += [
+        f"platform reader {arn} is not a role of the product's account: the proof does not call as it"
+        for arn in spec.platform_readers
+        if arn not in spec.break_glass_aws and arn not in platform_readers(spec)
+    ]
     with mock_aws():
         with disable_iam_authentication():
             applied: ApplyResult = apply_graph(moto_graph, target)
@@ -473,13 +499,17 @@ def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[s
 
 
 def _in_moto_account(spec: ProductSpec) -> ProductSpec:
-    """The spec in moto's account (its role and break-glass ARNs), as the rewritten graph has them."""
+    """The spec in moto's account (its role, break-glass and platform reader ARNs), as the
+    rewritten graph has them."""
     aws = spec.require_aws()
     return dataclasses.replace(
         spec,
         aws=dataclasses.replace(aws, account=MOTO_ACCOUNT),
         break_glass_aws=tuple(
             a.replace(f":{aws.account}:", f":{MOTO_ACCOUNT}:") for a in spec.break_glass_aws
+        ),
+        platform_readers=tuple(
+            a.replace(f":{aws.account}:", f":{MOTO_ACCOUNT}:") for a in spec.platform_readers
         ),
     )
 

@@ -10,7 +10,9 @@ principal that is not one of the product's roles or a break-glass principal of t
 platform config, by `aws:PrincipalArn` (never `NotPrincipal`, which AWS applies to every
 principal that has a permissions boundary, as every mesh role has). The identity that
 deploys the stack is spared only outside the data prefixes (it uploads the job script),
-and is denied the data like everyone else. The key policy names the product's roles,
+and is denied the data like everyone else. The platform readers of `mesh.yaml` (the
+identities `mesh health` and CI run as) are spared only to list the bucket: they read a
+port's freshness from the listing, never an object. The key policy names the product's roles,
 the break-glass principals and, for the job's logs, CloudWatch Logs by encryption
 context; the account's IAM only administers the key and cannot use it.
 """
@@ -52,6 +54,14 @@ S3_DATA_ACTIONS = [
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
     "s3:ListBucket*",
+]
+# What the perimeter denies the platform readers: every data action but `s3:ListBucket`
+# (the listing `mesh health` reads freshness from). `s3:ListBucket*` is spelt out so that
+# its other two actions (versions, multipart uploads) stay denied.
+S3_DATA_ACTIONS_BUT_LIST = [
+    *(a for a in S3_DATA_ACTIONS if a != "s3:ListBucket*"),
+    "s3:ListBucketVersions",
+    "s3:ListBucketMultipartUploads",
 ]
 KMS_PRODUCER = [
     "kms:Decrypt",
@@ -412,19 +422,29 @@ def perimeter_statements(spec: ProductSpec, deployer_arn: Any) -> list[dict[str,
     """The data perimeter: only the product's roles and break-glass principals reach objects.
 
     The deploying identity is spared outside the data (it uploads the job script) and
-    denied the data prefixes and listings like every other principal.
+    denied the data prefixes and listings like every other principal. The platform
+    readers (`spec.platform_readers`) are spared by the first statement and denied every
+    data action but `s3:ListBucket` by their own (`DenyDataAccessByPlatformReaders`): no
+    object, no version listing, and no key use but publishing through SNS (key policy).
+    A reader that is also a break-glass principal keeps its break-glass access.
+
+    The bucket policy grants the readers nothing: they list with their own identity
+    policy, which suffices in the product's account (where mesh expects them; a grant to
+    another account would fail MESH-S3-CROSS-ACCOUNT), and a bucket-policy Allow would
+    hand listing to a reader whose own IAM does not give it.
     """
     aws = spec.require_aws()
     bucket = aws.bucket_arn
     allowed = product_principals(spec)
-    return [
+    readers = list(spec.platform_readers)
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "DenyDataAccessOutsideProduct",
             "Effect": "Deny",
             "Principal": "*",
             "Action": S3_DATA_ACTIONS,
             "Resource": [bucket, f"{bucket}/*"],
-            "Condition": {"ArnNotLike": {"aws:PrincipalArn": [*allowed, deployer_arn]}},
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": [*allowed, deployer_arn, *readers]}},
         },
         {
             "Sid": "DenyDataAccessByDeployer",
@@ -438,6 +458,21 @@ def perimeter_statements(spec: ProductSpec, deployer_arn: Any) -> list[dict[str,
             },
         },
     ]
+    if readers:
+        statements.append(
+            {
+                "Sid": "DenyDataAccessByPlatformReaders",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": S3_DATA_ACTIONS_BUT_LIST,
+                "Resource": [bucket, f"{bucket}/*"],
+                "Condition": {
+                    "ArnLike": {"aws:PrincipalArn": readers},
+                    "ArnNotLike": {"aws:PrincipalArn": allowed},
+                },
+            }
+        )
+    return statements
 
 
 def bucket_policy(spec: ProductSpec, key_arn: Any, deployer_arn: Any) -> dict[str, Any]:

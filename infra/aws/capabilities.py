@@ -11,5 +11,8 @@ CAPABILITIES = frozenset(
         Capability.PROOF,  # moto enforces assumed roles' identity policies (infra/proof.py)
         Capability.VERIFY,  # boto3 checks of the live resources (infra/aws/verify.py)
         Capability.CATALOG,  # the Glue Data Catalog (infra/catalog.py)
+        Capability.FRESHNESS,  # S3 listings of data/<port>/ (infra/health.py)
+        Capability.TRANSFORM_RUNS,  # glue:GetJobRuns (infra/health.py)
+        Capability.ACCESS_LOGS,  # S3 server access logs in the log bucket (infra/access_log.py)
     }
 )

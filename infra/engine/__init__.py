@@ -58,7 +58,7 @@ from infra.engine.provision import (
     run_parallel,
 )
 from infra.engine.readiness import Check, CheckStatus, readiness_checks
-from infra.engine.status import StackStatus, StatusReport, stack_statuses
+from infra.engine.status import StackStatus, StatusReport, stack_history_reader, stack_statuses
 from infra.engine.target import (
     ConfigEntry,
     StackTarget,
@@ -141,6 +141,7 @@ __all__ = [
     "resolve_command",
     "run_parallel",
     "stack_config",
+    "stack_history_reader",
     "stack_statuses",
     "translate",
     "workspace_settings",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.engine.operations import Engine
 from infra.engine.target import workspace_settings
-from infra.engine.workspace import StackListing
+from infra.engine.workspace import StackListing, UpdateInfo
 from infra.model.errors import MeshError
 from infra.model.spec import project_name
 
@@ -120,3 +120,22 @@ def stack_statuses(
                 )
             )
     return report
+
+
+def stack_history_reader(
+    platform: LoadedPlatform, environment: str, *, engine: Engine
+) -> Callable[[str], list[UpdateInfo]]:
+    """Read one stack's history in `environment`'s backend (`pulumi stack history --json`), newest first.
+
+    For `mesh health`'s time to data. The reader raises a `MeshError` when the backend or
+    the stack cannot be read; the caller bounds it and turns failures into reasons.
+    """
+    config = platform.config
+    settings = workspace_settings(
+        config,
+        environment,
+        platform_dir=platform.path.parent,
+        project=project_name(config.organization),
+        folder="_status",
+    )
+    return lambda stack: engine.history(settings, stack)

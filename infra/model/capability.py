@@ -19,6 +19,14 @@ class Capability(StrEnum):
     PROOF = "proof"  # mesh prove: access proven with real requests on an emulator
     VERIFY = "verify"  # mesh verify: live resources compared with the plan
     CATALOG = "catalog"  # mesh catalog search / show against the live catalog
+    # mesh health's signals, one each, so that a cloud can gain them one at a time:
+    FRESHNESS = "freshness"  # each output port's newest object (data/<port>/)
+    TRANSFORM_RUNS = "transform runs"  # the transform's last runs and failures
+    ACCESS_LOGS = "access logs"  # undesirable requests, read from the storage's access logs
+
+
+#: What `mesh health` reads of a product, in the order it reports them.
+HEALTH_SIGNALS = (Capability.FRESHNESS, Capability.TRANSFORM_RUNS, Capability.ACCESS_LOGS)
 
 
 #: The request field that asks for a capability, and what it asks for (for those a request can ask for).

@@ -215,3 +215,62 @@ def test_the_key_outlives_its_bucket_unless_the_data_is_deleted(
     assert bucket.inputs["forceDestroy"] is delete_data, bucket.urn
     # The bucket depends on the key, so a destroy deletes the bucket first and the key only after it.
     assert key.urn in bucket.dependencies, bucket.urn
+
+
+READER = "arn:aws:iam::111122223333:role/platform/mesh-health"
+
+
+@pytest.mark.parametrize(
+    ("break_glass", "reads"), [(False, False), (True, True)], ids=["reader", "reader-and-break-glass"]
+)
+def test_platform_readers_may_list_the_bucket_and_nothing_more(
+    tmp_path: Path, break_glass: bool, reads: bool
+) -> None:
+    def add(platform: dict[str, Any]) -> None:
+        platform["platformReaders"] = {"aws": ["arn:aws:iam::{account}:role/platform/mesh-health"]}
+        if break_glass:
+            platform["breakGlass"] = {"aws": ["arn:aws:iam::{account}:role/platform/mesh-health"]}
+
+    spec, graph = _synth_with(tmp_path, add)
+    aws = spec.require_aws()
+    bucket_policy, key_policy = _documents(graph)
+    by_sid = _by_sid(bucket_policy)
+    assert READER in by_sid["DenyDataAccessOutsideProduct"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert "PlatformReadersList" not in by_sid, "readers list with their own identity policy"
+    data = f"{aws.bucket_arn}/data/order_lines/part-0.parquet"
+    cases = [
+        ("s3:ListBucket", aws.bucket_arn, True),
+        ("s3:ListBucketVersions", aws.bucket_arn, reads),
+        ("s3:ListBucketMultipartUploads", aws.bucket_arn, reads),
+        ("s3:GetObject", data, reads),
+        ("s3:GetObjectVersion", data, reads),
+        ("s3:PutObject", data, reads),
+        ("s3:DeleteObject", data, reads),
+        ("s3:GetObject", f"{aws.bucket_arn}/jobs/orders.py", reads),
+    ]
+    for action, resource, want in cases:
+        decision = authorize(
+            action=action,
+            resource=resource,
+            principal=READER,
+            identity=[BROAD],
+            resource_policy=bucket_policy,
+            context={"aws:SecureTransport": "true"},
+        )
+        assert decision.allowed is want, f"{action} on {resource}: {decision}"
+    key = "arn:aws:kms:eu-west-1:111122223333:key/k"
+    for via, want in (
+        (None, reads),
+        ("s3.eu-west-1.amazonaws.com", reads),
+        ("sns.eu-west-1.amazonaws.com", True),
+    ):
+        decision = authorize(
+            action="kms:Decrypt",
+            resource=key,
+            principal=READER,
+            identity=[BROAD],
+            resource_policy=key_policy,
+            key_policy=True,
+            context={"kms:ViaService": via} if via else {},
+        )
+        assert decision.allowed is want, f"kms:Decrypt via {via}: {decision}"

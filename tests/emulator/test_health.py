@@ -30,6 +30,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from cli.app import app
@@ -283,6 +284,40 @@ def test_denied_attempts_alone_are_a_warning(scenario: Scenario) -> None:
     assert report["skipped"] == []
 
 
+def test_the_engines_stack_history_dates_the_provisioning_and_its_failure_is_a_note(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra import health
+    from infra.engine import UpdateInfo
+
+    stack = "sales.orders.moto"
+
+    def history(stack_name: str) -> list[UpdateInfo]:
+        if stack_name != stack:
+            raise RuntimeError("error: failed to open bucket: NoCredentialProviders")
+        return [
+            UpdateInfo("update", "succeeded", at("2026-02-01T11:00:00Z"), at("2026-02-01T11:30:00Z"), 2),
+            UpdateInfo("update", "failed", at("2026-02-01T10:00:00Z"), at("2026-02-01T10:10:00Z"), 1),
+        ]
+
+    monkeypatch.setattr(health, "engine_history", lambda *a, **k: history)
+    code, report = scenario.report()
+
+    assert code == 1
+    orders = report["products"]["sales/orders"]["timeToData"]
+    assert (orders["events"]["provisioned"], orders["events"]["provisionedFrom"]) == (
+        "2026-02-01T11:30:00Z",
+        "stack history",
+    )
+    assert orders["spans"]["requestToProvisioned"] == 2.5
+    payroll = report["products"]["finance/payroll"]["timeToData"]
+    assert payroll["events"]["provisionedFrom"] == "mesh emulate", "the emulate record is the fallback"
+    assert any(
+        "stack history of finance.payroll.moto could not be read" in n and "NoCredentialProviders" in n
+        for n in payroll["notes"]
+    ), payroll["notes"]
+
+
 def test_time_to_data_from_the_scripted_history(scenario: Scenario) -> None:
     _, report = scenario.report()
 
@@ -359,7 +394,7 @@ def test_notify_publishes_one_message_per_breach_exactly_once(scenario: Scenario
     ]
     sent = topic.sent_notifications[before:]
     assert len(sent) == 4
-    subjects = sorted(s[2] for s in sent)
+    subjects = sorted(str(s[2]) for s in sent)
     assert subjects[-1] == "mesh breach: sales/orders (moto) undesirable-access"
     bodies = [json.loads(s[1]) for s in sent]
     assert any("role/outsider" in b["message"] and OUTSIDER_KEY in b["message"] for b in bodies)
@@ -391,6 +426,95 @@ def test_bad_input_is_a_message_not_a_traceback(scenario: Scenario) -> None:
     result = runner.invoke(app, ["health", "--env", ENV, "--endpoint-url", "http://192.0.2.1:5000"])
     assert result.exit_code == 1
     assert "is not a loopback address" in result.stderr
+
+
+READER_ROLE = "mesh-health"
+READER = f"arn:aws:iam::{ACCOUNT}:role/platform/{READER_ROLE}"
+# What a platform team grants the identity `mesh health` runs as: list the product buckets,
+# read the access logs, read the transform's runs, publish to the signals topics. moto compares
+# Glue resources against `*`, so the Glue statement names `*` here.
+READER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "ListProducts", "Effect": "Allow", "Action": "s3:ListBucket",
+         "Resource": [f"arn:aws:s3:::{SALES}", f"arn:aws:s3:::{PAYROLL}"]},
+        {"Sid": "ReadAccessLogs", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"],
+         "Resource": [f"arn:aws:s3:::{LOGS}", f"arn:aws:s3:::{LOGS}/*"]},
+        {"Sid": "ReadRuns", "Effect": "Allow", "Action": "glue:GetJobRuns", "Resource": "*"},
+        {"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": f"arn:aws:sns:{REGION}:{ACCOUNT}:*"},
+    ],
+}  # fmt: skip
+
+
+def test_health_reads_freshness_as_the_platform_reader(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader of mesh.yaml lists the buckets, with IAM enforced on the moto server, and the
+    product's perimeter (evaluated: moto ignores a bucket policy's conditions) lets it list only."""
+    import requests
+
+    from infra.model.policy_eval import authorize
+
+    iam = boto3.client(
+        "iam", endpoint_url=scenario.url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    sts = boto3.client(
+        "sts", endpoint_url=scenario.url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName=READER_ROLE, Path="/platform/", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=READER_ROLE, PolicyName="mesh-health", PolicyDocument=json.dumps(READER_POLICY)
+    )
+    creds = sts.assume_role(RoleArn=READER, RoleSessionName="ci")["Credentials"]  # fmt: skip
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", creds["SessionToken"])
+    reader_s3 = boto3.client(
+        "s3", endpoint_url=scenario.url, region_name=REGION, aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+    )  # fmt: skip
+    requests.post(f"{scenario.url}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            reader_s3.get_object(Bucket=SALES, Key=OUTSIDER_KEY)  # IAM is enforced for this session
+        code, report = scenario.report()
+    finally:
+        requests.post(f"{scenario.url}/moto-api/reset-auth", data=b"inf", timeout=10)
+
+    assert code == 1
+    orders = report["products"]["sales/orders"]
+    assert orders["unreadable"] == [], "the reader reads every signal"
+    assert [(p["name"], p["state"], p["objects"]) for p in orders["ports"]] == [
+        ("order_lines", "late", 2),
+        ("daily_revenue", "never", 0),
+    ]
+    assert report["products"]["finance/payroll"]["ports"][0]["state"] == "ok"
+    # On AWS the bucket policy decides too: the perimeter spares the reader for listing only.
+    spec, _, _ = load_spec(
+        scenario.folder / "products" / "sales-orders.yaml", platform_path=None, environment=ENV
+    )
+    (bucket_policy,) = [r.policy() for r in synthesize_spec(spec).of_type("aws:s3/bucketPolicy:BucketPolicy")]  # fmt: skip
+    broad = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    secure = {"aws:SecureTransport": "true"}
+    for action, resource, want in (
+        ("s3:ListBucket", f"arn:aws:s3:::{SALES}", True),
+        ("s3:GetObject", f"arn:aws:s3:::{SALES}/{OUTSIDER_KEY}", False),
+        ("s3:PutObject", f"arn:aws:s3:::{SALES}/{OUTSIDER_KEY}", False),
+    ):
+        for identity in ([READER_POLICY], [broad]):
+            decision = authorize(action=action, resource=resource, principal=READER, identity=identity,
+                                 resource_policy=bucket_policy, context=secure)  # fmt: skip
+            assert decision.allowed is want, (action, identity, decision)
 
 
 def test_fixed_outsider_and_fresh_data_exit_0(scenario: Scenario) -> None:

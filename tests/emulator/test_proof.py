@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.model.graph import Resource, ResourceGraph
 from infra.model.spec import ProductSpec
@@ -213,3 +215,48 @@ def test_proof_catches_a_perimeter_opened_to_an_unrelated_domain(
     # which does not name support, so the object's data stays sealed.
     assert all(c.operation == "head" and c.statement == "LeakToSupport" for c in leaks), leaks
     assert all(c.method == EVALUATED for c in leaks), leaks
+
+
+def _with_readers(folder: Path, **platform_change: Any) -> tuple[ProductSpec, ResourceGraph]:
+    shutil.copytree(EXAMPLES, folder)
+    platform = yaml.safe_load((folder / "mesh.yaml").read_text()) | platform_change
+    (folder / "mesh.yaml").write_text(yaml.safe_dump(platform, sort_keys=False))
+    spec, _, _ = load_spec(folder / "products" / "sales-orders.yaml", platform_path=None, environment=None)
+    return spec, synthesize_spec(spec)
+
+
+def test_a_platform_reader_lists_the_ports_and_reads_writes_and_decrypts_nothing(tmp_path: Path) -> None:
+    spec, graph = _with_readers(
+        tmp_path / "repo",
+        platformReaders={
+            "aws": ["arn:aws:iam::{account}:role/platform/mesh-health", "arn:aws:iam::999988887777:role/ci"]
+        },
+    )
+    result = prove(spec, graph, registered_domains=REGISTERED)
+
+    assert result.passed, result.mismatches
+    cells = {(c.port, c.operation): c for c in result.cells if c.principal == "platform-reader"}
+    assert len(cells) == len(spec.ports) * 7 + 1, "six S3 operations and a catalog read per port, and the key"
+    for port in spec.ports:
+        listing = cells[(port.name, "list")]
+        assert (listing.expected, listing.observed, listing.method) == (True, True, EXECUTED), listing
+        for operation in ("read", "head", "write", "multipart", "delete", "catalog-read"):
+            cell = cells[(port.name, operation)]
+            assert cell.expected is False and cell.observed is False, cell
+        # moto let the reader's own s3:* through; the readers' Deny refused it, by evaluation.
+        assert cells[(port.name, "read")].statement == "DenyDataAccessByPlatformReaders"
+        assert cells[(port.name, "read")].method == EVALUATED
+    assert cells[("*", "decrypt")].observed is False
+    assert any("arn:aws:iam::999988887777:role/ci" in n and "does not call" in n for n in result.notes)
+
+
+def test_a_platform_reader_that_is_also_break_glass_is_proven_as_break_glass(tmp_path: Path) -> None:
+    template = ["arn:aws:iam::{account}:role/platform/mesh-health"]
+    spec, graph = _with_readers(
+        tmp_path / "repo", platformReaders={"aws": template}, breakGlass={"aws": template}
+    )
+    result = prove(spec, graph, registered_domains=REGISTERED)
+
+    assert result.passed, result.mismatches
+    principals = {c.principal for c in result.cells}
+    assert "break-glass" in principals and "platform-reader" not in principals

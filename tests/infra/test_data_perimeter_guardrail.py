@@ -1,14 +1,17 @@
-"""MESH-DATA-PERIMETER: a plan fails when its policies let a principal outside the product touch data."""
+"""MESH-DATA-PERIMETER: a plan fails when its policies let a principal outside the product touch data,
+or let a platform reader do more than list the bucket."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.aws.guardrails.perimeter import check_data_perimeter
 from infra.guardrails import rule
@@ -18,12 +21,31 @@ from infra.validation import load_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OUTSIDER = "arn:aws:iam::111122223333:role/data-platform-admin"
+READER = "arn:aws:iam::111122223333:role/platform/mesh-health"
 
 
 @pytest.fixture(scope="module")
 def graph() -> ResourceGraph:
     spec, _, _ = load_spec(EXAMPLES / "products" / "sales-orders.yaml", platform_path=None, environment=None)
     return synthesize_spec(spec)
+
+
+def _synthesize_with(folder: Path, **platform_change: Any) -> ResourceGraph:
+    """sales/orders synthesized under a copy of the examples whose mesh.yaml has `platform_change`."""
+    shutil.copytree(EXAMPLES, folder)
+    platform = yaml.safe_load((folder / "mesh.yaml").read_text()) | platform_change
+    (folder / "mesh.yaml").write_text(yaml.safe_dump(platform, sort_keys=False))
+    spec, _, _ = load_spec(folder / "products" / "sales-orders.yaml", platform_path=None, environment=None)
+    return synthesize_spec(spec)
+
+
+@pytest.fixture(scope="module")
+def reader_graph(tmp_path_factory: pytest.TempPathFactory) -> ResourceGraph:
+    """sales/orders with a platform reader (`platformReaders.aws` in mesh.yaml)."""
+    return _synthesize_with(
+        tmp_path_factory.mktemp("readers") / "repo",
+        platformReaders={"aws": ["arn:aws:iam::{account}:role/platform/mesh-health"]},
+    )
 
 
 def _edit(graph: ResourceGraph, type_: str, change: Callable[[dict[str, Any]], None]) -> ResourceGraph:
@@ -89,6 +111,50 @@ CASES = [
 ]  # fmt: skip
 
 
+def _reader_denies_nothing(document: dict[str, Any]) -> None:
+    document["Statement"] = [
+        s for s in document["Statement"] if s["Sid"] != "DenyDataAccessByPlatformReaders"
+    ]
+
+
+def _reader_may_read(document: dict[str, Any]) -> None:
+    statement = _statement(document, "DenyDataAccessByPlatformReaders")
+    statement["Action"] = [a for a in statement["Action"] if a != "s3:GetObject*"]
+
+
+def _reader_may_list_versions(document: dict[str, Any]) -> None:
+    statement = _statement(document, "DenyDataAccessByPlatformReaders")
+    statement["Action"] = [a for a in statement["Action"] if a != "s3:ListBucketVersions"]
+
+
+def _reader_decrypts_directly(document: dict[str, Any]) -> None:
+    _statement(document, "PlatformReadersPublishSignals").pop("Condition")
+
+
+def _reader_decrypts_through_s3(document: dict[str, Any]) -> None:
+    _statement(document, "PlatformReadersPublishSignals")["Condition"] = {
+        "StringEquals": {"kms:ViaService": ["sns.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"]}
+    }
+
+
+def _outsider_spared_to_list(document: dict[str, Any]) -> None:
+    _spare_outsider(document)
+    document["Statement"].append(
+        _statement(document, "DenyDataAccessByPlatformReaders")
+        | {"Sid": "DenyDataAccessByOutsider", "Condition": {"ArnLike": {"aws:PrincipalArn": [OUTSIDER]}}}
+    )
+
+
+READER_CASES = [
+    Case("the readers' own Deny is gone", BUCKET_POLICY, _reader_denies_nothing, f"{READER} is spared by the perimeter and may s3:GetObject, s3:PutObject, s3:DeleteObject"),
+    Case("a reader may read objects", BUCKET_POLICY, _reader_may_read, f"{READER} is spared by the perimeter and may s3:GetObject"),
+    Case("a reader may list object versions", BUCKET_POLICY, _reader_may_list_versions, f"{READER} is spared by the perimeter and may s3:ListBucket, s3:ListBucketVersions"),
+    Case("a reader may use the key directly", KEY_POLICY, _reader_decrypts_directly, f"lets platform reader {READER} use the key beyond publishing: kms:Decrypt (PlatformReadersPublishSignals)"),
+    Case("a reader may decrypt through S3", KEY_POLICY, _reader_decrypts_through_s3, f"lets platform reader {READER} use the key beyond publishing: kms:Decrypt"),
+    Case("an outsider that is no platform reader is spared to list", BUCKET_POLICY, _outsider_spared_to_list, f"{OUTSIDER} is spared by the perimeter and may s3:ListBucket"),
+]  # fmt: skip
+
+
 def test_the_examples_hold_the_perimeter(graph: ResourceGraph) -> None:
     (finding,) = check_data_perimeter(graph)
     assert finding.passed, finding.message
@@ -107,3 +173,28 @@ def test_a_graph_without_product_roles_has_no_perimeter_to_check(graph: Resource
         graph.stack, graph.project, [r for r in graph.resources if r.type != "aws:iam/role:Role"]
     )
     assert list(check_data_perimeter(without_roles)) == []
+
+
+def test_a_platform_reader_spared_only_to_list_passes(reader_graph: ResourceGraph) -> None:
+    (finding,) = check_data_perimeter(reader_graph)
+    assert finding.passed, finding.message
+    assert f"platform readers list it only: {READER}" in finding.message
+
+
+@pytest.mark.parametrize("case", READER_CASES, ids=lambda c: c.reason)
+def test_a_platform_reader_that_could_read_write_or_decrypt_fails(
+    case: Case, reader_graph: ResourceGraph
+) -> None:
+    (finding,) = check_data_perimeter(_edit(reader_graph, case.type_, case.change))
+    assert not finding.passed, case.reason
+    assert case.want in finding.message, f"{case.reason}: {finding.message}"
+
+
+def test_a_platform_reader_that_is_also_break_glass_keeps_its_break_glass_access(tmp_path: Path) -> None:
+    template = "arn:aws:iam::{account}:role/platform/mesh-health"
+    graph = _synthesize_with(
+        tmp_path / "repo", platformReaders={"aws": [template]}, breakGlass={"aws": [template]}
+    )
+    (finding,) = check_data_perimeter(graph)
+    assert finding.passed, finding.message
+    assert f"break-glass: {READER}" in finding.message

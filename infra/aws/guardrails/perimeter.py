@@ -1,4 +1,5 @@
-"""The data perimeter: only the product's roles (and break-glass principals) reach its data."""
+"""The data perimeter: only the product's roles (and break-glass principals) reach its data;
+the platform's readers may list the bucket and nothing more."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ IAM_ROLE = types.IAM_ROLE.token
 # The operators a perimeter's Deny spares principals with (by `aws:PrincipalArn`).
 _SPARING_OPERATORS = ("ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals")
 _KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom")
+# The one request a platform reader may make of a product bucket (`mesh health` reads freshness).
+LIST_ONLY = "s3:ListBucket"
 
 
 def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
@@ -36,9 +39,12 @@ def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
     action (an explicit Deny: an administrator's own IAM permissions must not reach the
     data), and the key policy must not let it use the key, directly or by delegating to
     the account's IAM. Principals a perimeter spares besides the product's roles must be
-    break-glass principals (named by the key policy's `BreakGlass…` statement) or be
-    denied the data by another statement (the deployer). A graph without IAM roles (the
-    platform stack) has no product perimeter to check.
+    break-glass principals (named by the key policy's `BreakGlass…` statement), be
+    denied the data by another statement (the deployer), or be platform readers (named
+    by the key policy's `PlatformReaders…` statement) denied everything but
+    `s3:ListBucket`. A platform reader must not be able to use the key but through SNS
+    (to publish a notification): never directly, never through S3 to decrypt data. A
+    graph without IAM roles (the platform stack) has no product perimeter to check.
     """
     roles = graph.of_type(IAM_ROLE)
     if not roles:
@@ -64,6 +70,16 @@ def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
         if str(st.get("Sid", "")).startswith("BreakGlass")
         for _, value in principals(st)
     }
+    readers = (
+        {
+            value
+            for st in key_statements
+            if str(st.get("Sid", "")).startswith("PlatformReaders")
+            for _, value in principals(st)
+        }
+        - own
+        - break_glass
+    )
     secure = {"aws:SecureTransport": "true"}
     for bucket in graph.of_type(BUCKET):
         policies = bucket_configs(graph, BUCKET_POLICY, bucket)
@@ -82,6 +98,12 @@ def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
             ("s3:PutObject", f"{arn}/data/perimeter-probe"),
             ("s3:DeleteObject", f"{arn}/data/perimeter-probe"),
             ("s3:ListBucket", arn),
+        ]
+        # What a reader spared for listing must still be denied, besides the probe's requests.
+        reader_requests = [
+            *requests,
+            ("s3:GetObjectVersion", f"{arn}/data/perimeter-probe"),
+            ("s3:ListBucketVersions", arn),
         ]
 
         def denied(
@@ -115,9 +137,12 @@ def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
             if key.lower() == "aws:principalarn"
             for value in as_list(values)
         }
+        listing_only = []
         for principal in sorted(spared - own - break_glass):
-            leaks = denied(principal)
-            if leaks:
+            leaks = denied(principal, reader_requests) if principal in readers else denied(principal)
+            if principal in readers and leaks == [LIST_ONLY]:
+                listing_only.append(principal)
+            elif leaks:
                 problems.append(f"{principal} is spared by the perimeter and may {', '.join(leaks)}")
         for key_policy in graph.of_type(KEY_POLICY):
             kms = {"Statement": [st for d in documents_of(key_policy) for st in (d.statements or ())]}
@@ -139,14 +164,29 @@ def check_data_perimeter(graph: ResourceGraph) -> Iterable[Finding]:
                     if verdict.allowed:
                         how = "delegates it to the account's IAM" if verdict.through_account else "grants it"
                         problems.append(f"{label(key_policy)} statement {verdict.statement} {how} ({action})")
+            # A reader publishes to the encrypted topic through SNS; any other use would reach data.
+            not_sns = [c for c in contexts if not str(c.get("kms:ViaService", "")).startswith("sns.")]
+            for reader in sorted(readers):
+                verdicts = [
+                    (action, decide(kms, action=action, resource="*", principal=reader, context=context))
+                    for action in _KEY_USE
+                    for context in not_sns
+                ]
+                uses = sorted({f"{action} ({v.statement})" for action, v in verdicts if v.allowed})
+                if uses:
+                    problems.append(
+                        f"{label(key_policy)} lets platform reader {reader} use the key beyond publishing: "
+                        + ", ".join(uses)
+                    )
         if problems:
             yield Finding(bucket.urn, False, f"{label(bucket)}: {'; '.join(problems)}")
         else:
             glass = f"; break-glass: {', '.join(sorted(break_glass))}" if break_glass else ""
+            listing = f"; platform readers list it only: {', '.join(listing_only)}" if listing_only else ""
             yield Finding(
                 bucket.urn,
                 True,
-                f"{label(bucket)}: only the product's roles reach its data and use its key{glass}",
+                f"{label(bucket)}: only the product's roles reach its data and use its key{glass}{listing}",
             )
 
 
@@ -155,7 +195,7 @@ DATA_PERIMETER_RULE = Guardrail(
     title="Only the product's roles reach its data (data perimeter)",
     severity=Severity.MANDATORY,
     control=None,
-    fix='deny every object and list action on the bucket to principals outside the product with {"Effect": "Deny", "Principal": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": [product role ARNs, break-glass ARNs]}}} (never NotPrincipal), and grant key use only to the product\'s roles in the key policy, never to the account root',
+    fix='deny every object and list action on the bucket to principals outside the product with {"Effect": "Deny", "Principal": "*", "Condition": {"ArnNotLike": {"aws:PrincipalArn": [product role ARNs, break-glass ARNs, platform reader ARNs]}}} (never NotPrincipal), deny the platform readers every data action but s3:ListBucket, and grant key use only to the product\'s roles in the key policy (readers only through SNS), never to the account root',
     check=check_data_perimeter,
     examines=(BUCKET, BUCKET_POLICY, KEY_POLICY, IAM_ROLE),
 )
