@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -143,7 +143,7 @@ def review_all(
     cache: bool,
 ) -> None:
     """`mesh review --all [DIR]`: the blast radius of the working tree's code over every product."""
-    from infra.mesh_review import load_mesh_plan, plan_at_ref, plan_mesh, review_mesh
+    from infra.mesh_review import load_mesh_plan, plan_at_ref, plan_mesh, prove_changed_policies, review_mesh
     from infra.model.errors import UsageError
 
     if (base is None) == (base_plans is None):
@@ -168,6 +168,10 @@ def review_all(
             label = base
         status.update("Comparing…")
         result = review_mesh(before, head, base_label=label)
+        proving = sum(1 for p in result.products if p.policies_changed)
+        if proving:
+            status.update(f"Proving access for the {proving} product(s) whose policies changed…")
+        prove_changed_policies(result, folder, platform=platform, workers=workers, progress=update)
     if output == "json":
         print(json.dumps(result.as_dict(), indent=1, sort_keys=False))
     elif output == "markdown":
@@ -235,9 +239,34 @@ def _product_details(p: ProductReview) -> str:
             for c in p.contract
         ]
         lines.append("")
+    if p.proof is not None:
+        lines += _proof_lines(p.proof)
     if not lines:
         lines = ["No resource, policy, guardrail or contract change."]
     return "\n".join(lines).rstrip()
+
+
+def _proof_lines(proof: dict[str, Any]) -> list[str]:
+    if proof.get("error"):
+        return [f"**Access proof:** could not run: {md(proof['error'])}", ""]
+    head = (
+        f"**Access proof:** {'passed' if proof['passed'] else 'failed'} — {proof['cells']} cells "
+        f"({proof['executed']} executed on moto, {proof['evaluated']} evaluated)."
+    )
+    lines = [head, ""]
+    if proof["mismatches"]:
+        lines += [
+            "| principal | port | operation | expected | observed | statement |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {md(c['principal'])} | {md(c['port'])} | {md(c['operation'])} | "
+            f"{'allow' if c['expected'] else 'deny'} | {'allow' if c['observed'] else 'deny'} | "
+            f"{md(c.get('statement') or '—')} |"
+            for c in proof["mismatches"]
+        ]
+        lines.append("")
+    return lines
 
 
 def render_markdown(result: MeshReview) -> str:
@@ -265,6 +294,13 @@ def render_markdown(result: MeshReview) -> str:
             for p in blocked
         ]
         lines.append("")
+    if result.proved:
+        failed = [p for p in result.proved if not (p.proof or {}).get("passed")]
+        lines += [
+            f"Access proof, run for the {len(result.proved)} product(s) whose policies changed: "
+            + (f"⛔ {len(failed)} failed." if failed else "every cell as the requests imply."),
+            "",
+        ]
     if result.grants:
         lines += ["### Policy statements across the mesh", ""]
         rows = ["| | statement | products |", "|---|---|---|"]

@@ -86,7 +86,8 @@ def review(
     With --all, the change under review is mesh's own code: every request under the folder
     is planned with the working tree and with the base (--base-plans, or --base REF: the
     platform code at that git ref), and the blast radius is reported per product and for
-    the mesh. The access proof is not run mesh-wide.
+    the mesh. The access proof runs for the products whose policies changed; a proof
+    that fails blocks that product.
 
     Example: mesh review examples/products/sales-orders.yaml --base origin/main --output markdown
 

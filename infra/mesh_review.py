@@ -15,13 +15,15 @@ without a major version raise. Failures that were already there at the base stil
 marked as such, since the product cannot be provisioned either way.
 
 Requests are matched between base and head by their path relative to the folder. The
-access proof is not run mesh-wide: it costs seconds per product, and a platform change
-shows here statement by statement (granted and revoked, grouped across products);
-`mesh review FILE` runs the proof for one product whose policies changed.
+access proof (`infra.proof`) runs only for the products whose policy documents changed
+(`prove_changed_policies`): it costs about a second per product, and a change that grants
+or revokes nothing cannot change who reaches the data. A proof that finds a cell other than
+the request implies blocks that product.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -503,11 +505,18 @@ class ProductReview:
     contract: list[Any] = field(default_factory=list)  # infra.review.ContractChange
     blockers: list[str] = field(default_factory=list)
     error: str | None = None
+    cloud: str | None = None  # the head plan's cloud
+    proof: dict[str, Any] | None = None  # `prove_one`'s summary, when the proof ran
 
     @property
     def blocked(self) -> bool:
         """Something in `blockers`."""
         return bool(self.blockers)
+
+    @property
+    def policies_changed(self) -> bool:
+        """A policy statement is granted or revoked."""
+        return any(p.granted or p.revoked for r in self.resources for p in r.policies)
 
     def count(self, kind: str) -> int:
         """Resources with change `kind` (added, replaced, removed, changed)."""
@@ -530,6 +539,7 @@ class ProductReview:
             "error": self.error,
             "counts": {k: self.count(k) for k in ("added", "replaced", "removed", "changed")}
             | {"dataAtRisk": len(self.at_risk)},
+            "proof": self.proof,
             "resources": [
                 {
                     "urn": r.urn,
@@ -601,6 +611,11 @@ class MeshReview:
         """The products the change blocks."""
         return [p for p in self.products if p.blocked]
 
+    @property
+    def proved(self) -> list[ProductReview]:
+        """The products whose access proof ran (their policies changed)."""
+        return [p for p in self.products if p.proof is not None]
+
     def total(self, kind: str) -> int:
         """Resources with change `kind` across the mesh."""
         return sum(p.count(kind) for p in self.products)
@@ -625,6 +640,10 @@ class MeshReview:
                     "revoked": sum(len(p.grants("revoked")) for p in self.products),
                 },
                 "guardrailChanges": sum(len(p.guardrails) for p in self.products),
+                "proofs": {
+                    "run": len(self.proved),
+                    "failed": sum(1 for p in self.proved if not (p.proof or {}).get("passed")),
+                },
             },
             "blockedProducts": [p.product for p in self.blocked],
             "grants": [
@@ -714,6 +733,7 @@ def compare_product(base: ProductPlan | None, head: ProductPlan | None) -> Produ
         stack=str(plan.get("stack", "")),
         environment=either.environment,
         status="unchanged",
+        cloud=plan.get("cloud") if isinstance(plan.get("cloud"), str) else None,
     )
     if head is not None and head.plan is None:
         review.status, review.error = "failed", head.error
@@ -790,6 +810,88 @@ def review_mesh(base: MeshPlan, head: MeshPlan, *, base_label: str) -> MeshRevie
         cached=sum(1 for p in head.products if p.cached),
         planned=sum(1 for p in head.products if not p.cached),
     )
+
+
+def prove_one(job: PlanJob) -> dict[str, Any]:
+    """Plan one request and run its access proof: `{"passed", "cells", "executed",
+    "evaluated", "mismatches": [cell…], "error"}` (never raises: a failure is `error`)."""
+    from infra.plan import plan_request  # noqa: PLC0415 - a worker's task; moto loads only here
+    from infra.proof import prove  # noqa: PLC0415
+
+    try:
+        planned = plan_request(
+            Path(job.request), platform_path=Path(job.platform), environment=job.environment
+        )
+        spec = planned.spec
+        proof = prove(
+            spec,
+            planned.graph,
+            registered_domains=sorted({spec.domain, *(g.domain for g in spec.grants)} | {"outsider"}),
+        )
+    except Exception as e:  # reported on the product; the review goes on
+        message = getattr(e, "message", None)
+        return {"passed": False, "error": message if isinstance(message, str) else f"{type(e).__name__}: {e}"}
+    executed = sum(1 for c in proof.cells if c.method == "executed")
+    return {
+        "passed": proof.passed,
+        "cells": len(proof.cells),
+        "executed": executed,
+        "evaluated": len(proof.cells) - executed,
+        "mismatches": [dataclasses.asdict(c) for c in proof.mismatches],
+        "error": None,
+    }
+
+
+def _proof_blocker(proof: dict[str, Any]) -> str | None:
+    if proof.get("error"):
+        return f"the access proof could not run: {proof['error']}"
+    if proof.get("passed"):
+        return None
+    first = proof["mismatches"][0]
+    verb = "can" if first["observed"] else "cannot"
+    return (
+        f"the access proof found {len(proof['mismatches'])} cell(s) that differ from the request, "
+        f"first: {first['principal']} {verb} {first['operation']} {first['port']}"
+        + (f" ({first['statement']})" if first.get("statement") else "")
+    )
+
+
+def prove_changed_policies(
+    result: MeshReview,
+    folder: Path,
+    *,
+    platform: Path | None,
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Run the access proof, in parallel, for every product of `result` whose policy
+    documents changed, on a cloud the proof covers; record it and block on a mismatch."""
+    from infra.clouds import supports  # noqa: PLC0415 - descriptors import the model only
+    from infra.model.capability import Capability  # noqa: PLC0415
+
+    targets = {t.relative: t for t in _targets(folder, platform)}
+    chosen = [
+        p
+        for p in result.products
+        if p.policies_changed
+        and p.status in ("changed", "added")
+        and p.request in targets
+        and targets[p.request].platform is not None
+        and p.cloud is not None
+        and supports(p.cloud, Capability.PROOF)
+    ]
+    if not chosen:
+        return
+    jobs = [
+        PlanJob(str(targets[p.request].request), str(targets[p.request].platform), p.environment)
+        for p in chosen
+    ]
+    outcomes = parallel_plan.plan_many(jobs, workers=workers, progress=progress, work=prove_one)
+    for review, proof in zip(chosen, outcomes, strict=True):
+        review.proof = proof
+        blocker = _proof_blocker(proof)
+        if blocker:
+            review.blockers.append(blocker)
 
 
 def clear_cache(cache_dir: Path) -> None:

@@ -46,6 +46,8 @@ class PlanJob:
 
 #: What a worker does with a finished outcome before sending it back (set before forking).
 _after_plan: Callable[[int, dict[str, Any]], None] | None = None
+#: What a worker does with each job: plan it (`plan_one`), or another task (set before forking).
+_work: Callable[[PlanJob], dict[str, Any]] | None = None
 
 
 def _message(error: BaseException) -> str:
@@ -106,8 +108,8 @@ def plan_digest(plan: dict[str, Any]) -> str:
 
 def _indexed(item: tuple[int, PlanJob]) -> tuple[int, dict[str, Any]]:
     index, job = item
-    outcome = plan_one(job)
-    if _after_plan is not None and outcome["planJson"] is not None:
+    outcome = (_work or plan_one)(job)
+    if _after_plan is not None and outcome.get("planJson") is not None:
         _after_plan(index, outcome)
     return index, outcome
 
@@ -135,14 +137,16 @@ def plan_many(
     workers: int,
     after_plan: Callable[[int, dict[str, Any]], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    work: Callable[[PlanJob], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Plan every job, in `workers` processes; outcomes in the order of `jobs`.
 
     `after_plan(index, outcome)` runs where the plan was made (in the worker) for each plan
     that succeeded, for example to store it in the cache. `progress(done, total)` runs in
-    the calling process.
+    the calling process. `work(job)` replaces planning with another task per request (the
+    mesh review's access proofs), run the same way.
     """
-    global _after_plan  # noqa: PLW0603 - handed to forked workers through the module
+    global _after_plan, _work  # noqa: PLW0603 - handed to forked workers through the module
     total = len(jobs)
     outcomes: list[dict[str, Any] | None] = [None] * total
     if total == 0:
@@ -150,7 +154,7 @@ def plan_many(
     import multiprocessing  # noqa: PLC0415 - a review from the cache never needs it
 
     previous = gc.get_threshold()
-    _after_plan = after_plan
+    _after_plan, _work = after_plan, work
     try:
         # The warm-up: the first plan imports everything a plan needs, in this process.
         gc.set_threshold(SYNTHESIS_GC_THRESHOLD, 10, 10)
@@ -181,7 +185,7 @@ def plan_many(
             finally:
                 gc.unfreeze()
     finally:
-        _after_plan = None
+        _after_plan = _work = None
         gc.set_threshold(*previous)
     return [o for o in outcomes if o is not None]
 

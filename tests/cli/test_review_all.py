@@ -293,3 +293,44 @@ def test_a_base_document_of_another_kind_is_refused(
     result = runner.invoke(app, ["review", "--all", str(folder), "--base-plans", str(single)])
     assert result.exit_code == 1
     assert "is not a `mesh plan --all --output json` document" in result.output
+
+
+def test_the_access_proof_runs_only_where_policies_changed(mesh: tuple[Path, dict[str, Any]]) -> None:
+    folder, base = mesh
+    _statement_not_yet_granted(_product(base, "orders-b")["plan"])
+    _untagged_key(_product(base, "orders-c")["plan"])  # changed, but no policy: no proof
+    result = _review(folder, base, "-o", "json", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["summary"]["proofs"] == {"run": 1, "failed": 0}
+    proofs = {p["request"]: p["proof"] for p in document["products"]}
+    assert proofs["products/orders-a.yaml"] is None
+    assert proofs["products/orders-c.yaml"] is None
+    proof = proofs["products/orders-b.yaml"]
+    assert proof["passed"] and proof["error"] is None and proof["mismatches"] == []
+    assert proof["executed"] > 0 and proof["cells"] == proof["executed"] + proof["evaluated"]
+
+
+def test_a_change_that_opens_the_data_fails_the_proof_and_blocks(
+    mesh: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform change that drops the perimeter from every bucket policy: the statements
+    revoked show, and the proof (run for each product) finds the broad identity reading."""
+    from components.aws import policies
+
+    folder, base = mesh
+    perimeter = policies.perimeter_statements
+    monkeypatch.setattr(
+        policies,
+        "perimeter_statements",
+        lambda spec, deployer: [
+            s for s in perimeter(spec, deployer) if s["Sid"] != "DenyDataAccessOutsideProduct"
+        ],
+    )
+    result = _review(folder, base, "-o", "markdown", "--jobs", "2", "--no-cache")  # proofs in forked workers
+    assert result.exit_code == 1, result.output
+    text = result.stdout
+    assert "Access proof, run for the 3 product(s) whose policies changed: ⛔ 3 failed." in text
+    assert "**Access proof:** failed" in text
+    assert "the access proof found" in text
+    assert "DenyDataAccessOutsideProduct" in text  # the statement revoked, mesh-wide
