@@ -19,11 +19,11 @@ from typing import Any
 
 import boto3
 
-from infra.engine import Engine, StackTarget, stack_config, workspace_settings
+from infra.engine import Engine, StackTarget, products_workspace, stack_config
 from infra.engine.history import expiry
 from infra.engine.provision import ProvisionReport, plan_product_runs, provision_stacks
 from infra.model.errors import MeshError, UsageError
-from infra.model.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label, project_name
+from infra.model.spec import EPHEMERAL_NAME, TAG_EXPIRES_AT, Ephemeral, environment_label
 from infra.sweep import SweepResult, sweep
 from infra.validation import LoadedPlatform, load_platform, locate_platform
 
@@ -109,13 +109,7 @@ def _stack_target(platform: LoadedPlatform, environment: str, stack: str) -> Sta
     return StackTarget(
         stack=stack,
         environment=environment,
-        settings=workspace_settings(
-            config,
-            environment,
-            platform_dir=platform.path.parent,
-            project=project_name(config.organization),
-            folder=stack,
-        ),
+        settings=products_workspace(platform, environment, folder=stack),
         config=stack_config(env, "aws" if env.aws is not None else "gcp"),
         tags={},
         program=None,
@@ -130,14 +124,7 @@ def list_environments(
 ) -> list[EphemeralEnvironment]:
     """Every ephemeral product stack in `environment`, with its expiry."""
     moment = now or datetime.now(UTC)
-    config = platform.config
-    settings = workspace_settings(
-        config,
-        environment,
-        platform_dir=platform.path.parent,
-        project=project_name(config.organization),
-        folder="_environments",
-    )
+    settings = products_workspace(platform, environment, folder="_environments")
     found = []
     for listing in engine.list_stacks(settings, environment=environment):
         label = listing.name.rsplit(".", 1)[-1]
@@ -292,14 +279,7 @@ def collect_garbage(
 
 def _regular_stacks(platform: LoadedPlatform, environment: str, engine: Engine) -> set[str]:
     """Non-ephemeral stacks of the preview environment: their resources are never orphans."""
-    config = platform.config
-    settings = workspace_settings(
-        config,
-        environment,
-        platform_dir=platform.path.parent,
-        project=project_name(config.organization),
-        folder="_environments",
-    )
+    settings = products_workspace(platform, environment, folder="_environments")
     return {
         s.name
         for s in engine.list_stacks(settings, environment=environment)

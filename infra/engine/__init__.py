@@ -68,6 +68,7 @@ from infra.engine.target import (
     platform_target,
     prepare,
     product_target,
+    products_workspace,
     stack_config,
     workspace_settings,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "platform_target",
     "prepare",
     "product_target",
+    "products_workspace",
     "provision_stacks",
     "provisioned_at",
     "read_stack_history",

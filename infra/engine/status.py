@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.engine.operations import Engine
-from infra.engine.target import workspace_settings
+from infra.engine.target import products_workspace
 from infra.engine.workspace import StackListing, UpdateInfo
 from infra.model.errors import MeshError
-from infra.model.spec import project_name
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform
@@ -85,12 +84,9 @@ def stack_statuses(
     names = [environment] if environment else list(config.environments)
     report = StatusReport()
     engine.ready()
-    project = project_name(config.organization)
     listed: dict[str, list[StackListing]] = {}
     for env_name in names:
-        settings = workspace_settings(
-            config, env_name, platform_dir=platform.path.parent, project=project, folder="_status"
-        )
+        settings = products_workspace(platform, env_name, folder="_status")
         try:
             if settings.backend_url not in listed:
                 listed[settings.backend_url] = engine.list_stacks(settings, environment=env_name)
@@ -130,12 +126,5 @@ def stack_history_reader(
     For `mesh health`'s time to data. The reader raises a `MeshError` when the backend or
     the stack cannot be read; the caller bounds it and turns failures into reasons.
     """
-    config = platform.config
-    settings = workspace_settings(
-        config,
-        environment,
-        platform_dir=platform.path.parent,
-        project=project_name(config.organization),
-        folder="_status",
-    )
+    settings = products_workspace(platform, environment, folder="_status")
     return lambda stack: engine.history(settings, stack)

@@ -35,7 +35,7 @@ from infra.model.errors import MeshError
 from infra.model.files import FileExists, ensure_mesh_dir, write_atomic
 from infra.model.platform import EnvironmentConfig, PlatformConfig
 from infra.model.platform_spec import platform_stack_name, resolve_platform
-from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec
+from infra.model.spec import TAG_DOMAIN, TAG_ENVIRONMENT, TAG_OWNER, TAG_PRODUCT, ProductSpec, project_name
 
 if TYPE_CHECKING:
     from infra.validation import LoadedPlatform
@@ -214,6 +214,18 @@ def workspace_settings(
         env_vars=env_vars,
         passphrase_file=passphrase_file,
         pulumi_home=os.environ.get("MESH_PULUMI_HOME") or None,
+    )
+
+
+def products_workspace(platform: LoadedPlatform, environment: str, *, folder: str) -> WorkspaceSettings:
+    """The workspace of the organisation's product project in `environment`, for reading
+    and listing its stacks by name (`folder` keeps each use's workspace apart)."""
+    return workspace_settings(
+        platform.config,
+        environment,
+        platform_dir=platform.path.parent,
+        project=project_name(platform.config.organization),
+        folder=folder,
     )
 
 

@@ -105,7 +105,7 @@ def _libyaml_caps_nesting() -> bool:
     """Whether PyYAML has libyaml, at 0.2.5 or later: those refuse more than 1,000 levels
     of nesting in C, so composing a hostile file cannot exhaust the stack."""
     try:
-        from yaml import _yaml  # type: ignore[attr-defined]  # noqa: PLC0415 - optional C extension
+        from yaml import _yaml  # noqa: PLC0415 - optional C extension
     except ImportError:
         return False
     version = tuple(int(part) for part in _yaml.get_version())
@@ -114,14 +114,14 @@ def _libyaml_caps_nesting() -> bool:
 
 if _libyaml_caps_nesting():
 
-    class _FastLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+    class _FastLoader(yaml.CSafeLoader):
         """libyaml's parser with mesh's constructor: the integer cap holds; the nesting cap is
-        checked on the composed nodes (`_depth`) before anything is constructed."""
+        checked on the composed nodes (`_check_depth`) before anything is constructed."""
 
         construct_yaml_int = _Loader.construct_yaml_int
 
     _FastLoader.add_constructor("tag:yaml.org,2002:int", _FastLoader.construct_yaml_int)
-    _FAST_LOADER: type[yaml.SafeLoader] | None = _FastLoader
+    _FAST_LOADER: type[yaml.CSafeLoader] | None = _FastLoader
 else:
     _FAST_LOADER = None
 
@@ -239,7 +239,7 @@ def parse_document(text: str, *, file: str) -> Document:
     return _parse(text, file=file, loader_class=_Loader)
 
 
-def _parse(text: str, *, file: str, loader_class: type[yaml.SafeLoader]) -> Document:
+def _parse(text: str, *, file: str, loader_class: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> Document:
     try:
         loader = loader_class(text)
     except yaml.reader.ReaderError as e:  # raised while reading, before any parsing
