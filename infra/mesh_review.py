@@ -869,19 +869,18 @@ def prove_changed_policies(
     from infra.clouds import supports  # noqa: PLC0415 - descriptors import the model only
     from infra.model.capability import Capability  # noqa: PLC0415
 
-    targets = {t.relative: t for t in _targets(folder, platform)}
-    chosen = [
+    candidates = [
         p
         for p in result.products
         if p.policies_changed
         and p.status in ("changed", "added")
-        and p.request in targets
-        and targets[p.request].platform is not None
         and p.cloud is not None
         and supports(p.cloud, Capability.PROOF)
     ]
-    if not chosen:
+    if not candidates:
         return
+    targets = {t.relative: t for t in _targets(folder, platform)}
+    chosen = [p for p in candidates if p.request in targets and targets[p.request].platform is not None]
     jobs = [
         PlanJob(str(targets[p.request].request), str(targets[p.request].platform), p.environment)
         for p in chosen

@@ -130,8 +130,9 @@ def plan_key(request: Path, platform: Path, environment: str, *, code: str, sdks
 class PlanCache:
     """Plans by key under `folder`; a missing, unreadable or foreign entry is a miss.
 
-    An entry is two lines of JSON: a small header (the key and what a caller wants to know
-    without the plan, such as its digest) and the plan, which is parsed only when asked for.
+    An entry is two lines of JSON: a small header (the key, the plan's length in bytes and
+    what a caller wants to know without the plan, such as its digest) and the plan, which
+    is parsed only when asked for.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -148,12 +149,14 @@ class PlanCache:
             header = json.loads(first)
         except (OSError, ValueError):
             return None
-        if not isinstance(header, dict) or header.get("key") != key or not rest:
-            return None
+        if not isinstance(header, dict) or header.get("key") != key or header.get("bytes") != len(rest):
+            return None  # foreign, or cut short (entries are not fsynced: a crash may truncate one)
 
         return header, rest.decode
 
     def put(self, key: str, header: dict[str, Any], plan_json: str) -> None:
         """Store a plan's JSON text and its `header` under `key`, atomically."""
-        head = json.dumps({**header, "key": key}, separators=(",", ":"), sort_keys=True)
-        write_atomic(self._path(key), f"{head}\n{plan_json}", make_parents=True)
+        body = plan_json.encode("utf-8")
+        head = json.dumps({**header, "key": key, "bytes": len(body)}, separators=(",", ":"), sort_keys=True)
+        # Not fsynced: an entry lost or cut short by a crash is a miss (`get` checks its length).
+        write_atomic(self._path(key), head.encode("utf-8") + b"\n" + body, make_parents=True, durable=False)

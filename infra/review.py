@@ -339,6 +339,8 @@ def _policy_changes(before: Resource, after: Resource) -> list[PolicyChange]:
     if was != now:
         changes.append(PolicyChange(BINDING, tuple(sorted(now - was)), tuple(sorted(was - now))))
     for key in POLICY_KEYS:
+        if before.inputs.get(key) == after.inputs.get(key):
+            continue  # the same text (or the same absence): no statement changes
         old, new = before.policy(key), after.policy(key)
         if old is None and new is None:
             continue
@@ -367,6 +369,8 @@ def diff_resources(base: ResourceGraph, head: ResourceGraph) -> list[ResourceCha
                     ),
                 )
             )
+            continue
+        if old.inputs == resource.inputs:
             continue
         inputs = _input_changes(old.inputs, resource.inputs)
         if not inputs:

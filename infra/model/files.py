@@ -110,11 +110,13 @@ def write_atomic(
     overwrite: bool = True,
     mode: int | None = None,
     make_parents: bool = False,
+    durable: bool = True,
 ) -> None:
     """Write `content` to `path` all at once: a reader sees the old file or the new one.
 
-    The content goes to a temporary file in the same folder, is fsynced, then renamed
-    over `path` (or, with `overwrite=False`, linked to it, which fails if `path` exists,
+    The content goes to a temporary file in the same folder, is fsynced (unless `durable`
+    is False: for caches, whose readers check what they read and treat a bad entry as a
+    miss), then renamed over `path` (or, with `overwrite=False`, linked to it, which fails if `path` exists,
     so two writers cannot both create it). `mode` defaults to what the umask gives a new
     file. Raises `MeshError` naming the path when the folder cannot be written or
     `path` is a directory; `FileExists` (a `MeshError`) with `overwrite=False` when it exists.
@@ -136,14 +138,16 @@ def write_atomic(
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), mode if mode is not None else 0o666 & ~_umask())
         if overwrite:
             temporary.replace(path)
         else:
             path.hardlink_to(temporary)
             temporary.unlink()
-        _sync_folder(folder)
+        if durable:
+            _sync_folder(folder)
     except FileExistsError as e:
         with contextlib.suppress(OSError):
             temporary.unlink()

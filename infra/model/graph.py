@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 PLACEHOLDER_OPEN = "<"
 PLACEHOLDER_CLOSE = ">"
@@ -121,6 +123,18 @@ class ResourceGraph:
     project: str
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    _derived: dict[str, tuple[int, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, name: str, compute: Callable[[ResourceGraph], T]) -> T:
+        """`compute(self)`, computed once while the graph keeps the same resources (several
+        guardrails read the same fact, such as the product's account, from one graph).
+        Resources are values: a change replaces a resource, which computes it again."""
+        stamp = hash(tuple(map(id, self.resources)))
+        kept = self._derived.get(name)
+        if kept is None or kept[0] != stamp:
+            kept = (stamp, compute(self))
+            self._derived[name] = kept
+        return cast(T, kept[1])
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

@@ -115,6 +115,10 @@ def test_entries_round_trip_and_bad_entries_miss(tmp_path: Path) -> None:
     assert json.loads(plan()) == {"stack": "s", "resources": []}
     assert not list((tmp_path / "plans").rglob("*.tmp")), "no temp file left behind"
     entry = tmp_path / "plans" / "ab" / f"{key}.json"
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[:-5])
+    assert cache.get(key) is None, "an entry cut short (its plan shorter than its header says) is a miss"
+    entry.write_bytes(whole)
     entry.write_text(entry.read_text().replace(key, "cd" + "0" * 62, 1))
     assert cache.get(key) is None, "an entry stored under another key is a miss"
     entry.write_text("{not json")

@@ -220,6 +220,11 @@ def _strings_outside_principals(value: Any) -> Iterator[str]:
 
 
 def home_accounts(graph: ResourceGraph) -> set[str]:
+    """The account(s) the product lives in (see `_home_accounts`), read once per graph."""
+    return set(graph.derived("aws.home_accounts", _home_accounts))
+
+
+def _home_accounts(graph: ResourceGraph) -> frozenset[str]:
     """The account(s) the product lives in, as the graph itself shows it.
 
     Read from ARNs that name a resource the graph creates (its keys, roles, boundary,
@@ -234,7 +239,7 @@ def home_accounts(graph: ResourceGraph) -> set[str]:
             for _, service, _, account, rest in _ARN.findall(text):
                 if (service, rest) in own:
                     accounts.add(account)
-    return accounts
+    return frozenset(accounts)
 
 
 def _principal_account(kind: str, value: str) -> str | None:
