@@ -41,7 +41,6 @@ from infra.model.spec import ProductSpec, resolve
 from infra.timetodata import (
     TimeToData,
     emulated_apply,
-    first_successful_update,
     hours,
     iso,
     mesh_summary,
@@ -753,16 +752,6 @@ def notify(
 StackHistory = Callable[[str], Sequence[Any]]  # stack name -> its `UpdateInfo`s, newest first
 
 
-def _has_state(platform: LoadedPlatform, environment: str) -> bool:
-    """Whether the environment's backend may hold stacks: any bucket backend, or a `file://`
-    folder that exists (a missing one means nothing was ever provisioned there)."""
-    backend = platform.config.environments[environment].backend
-    if not backend.startswith("file://"):
-        return True
-    folder = Path(backend.removeprefix("file://") or ".mesh/state").expanduser()
-    return (folder if folder.is_absolute() else platform.path.parent / folder).is_dir()
-
-
 def engine_history(
     platform: LoadedPlatform,
     environment: str,
@@ -782,10 +771,15 @@ def engine_history(
     from infra.pulumi_cli import bounded, find_cli  # noqa: PLC0415 - only health asks the engine
 
     if engine is None:
-        if find_cli() is None or not _has_state(platform, environment):
+        if find_cli() is None:
             return None
-        from infra.engine import Engine  # noqa: PLC0415 - imports pulumi.automation: only with a CLI
+        from infra.engine import Engine, backend_url  # noqa: PLC0415 - imports pulumi.automation: only with a CLI
+        from infra.engine.target import file_backend_path  # noqa: PLC0415 - as above
 
+        backend = platform.config.environments[environment].backend
+        state = file_backend_path(backend_url(backend, platform.path.parent))
+        if state is not None and not state.is_dir():
+            return None  # a `file://` backend whose folder does not exist: nothing was provisioned there
         engine = Engine()
     from infra.engine import stack_history_reader  # noqa: PLC0415 - as above
 
@@ -835,17 +829,9 @@ def provisioned_moment(
             message = e.message if isinstance(e, MeshError) else str(e) or type(e).__name__
             problem = f"the stack history of {stack} could not be read: {message}"
         else:
-            # The same rule as for `pulumi stack history --json` rows: the end of the first
-            # `update` that succeeded (failed updates and other kinds do not count).
-            moment = first_successful_update(
-                {
-                    "kind": u.kind,
-                    "result": u.result,
-                    "startTime": iso(u.start_time),
-                    "endTime": iso(u.end_time),
-                }
-                for u in updates
-            )
+            from infra.engine.history import provisioned_at  # noqa: PLC0415 - the engine is loaded when there is a history
+
+            moment = provisioned_at(updates)
             if moment is not None:
                 return Provisioned(moment, STACK_HISTORY)
             problem = f"the stack history of {stack} has no successful update"

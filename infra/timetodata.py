@@ -2,9 +2,9 @@
 
 Events per product, each read from where it is recorded and never guessed:
 - `committed`: the request file first committed (`git log --follow --diff-filter=A`);
-- `provisioned`: the stack's first successful update (the engine's stack history, given
-  as `pulumi stack history --json` entries), or on an emulator the first apply recorded by
-  `mesh emulate` (`<repo>/.mesh/emulated/<env>.json`);
+- `provisioned`: the end of the stack's first successful update since its last destroy
+  (`infra.engine.history.provisioned_at`, read by `infra.health`), or on an emulator the
+  first apply recorded by `mesh emulate` (`<repo>/.mesh/emulated/<env>.json`);
 - `firstData[port]`: the oldest object under `data/<port>/` (while retention has not
   expired it, this is when the port first landed);
 - `grantMerged[domain]`: the first commit of the request that grants the domain a port;
@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import statistics
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,18 +122,6 @@ def _granted_domains(text: str) -> list[str]:
 
 
 # --- provisioning history -----------------------------------------------------------------
-
-
-def first_successful_update(entries: Iterable[Mapping[str, Any]]) -> datetime | None:
-    """The end of the first `update` that `succeeded`, from `pulumi stack history --json` entries."""
-    times = [
-        parse_time(str(e.get("endTime") or e.get("startTime")))
-        for e in entries
-        if e.get("kind") == "update"
-        and e.get("result") == "succeeded"
-        and (e.get("endTime") or e.get("startTime"))
-    ]
-    return min(times) if times else None
 
 
 def _emulated_file(platform_dir: Path, environment: str) -> Path:

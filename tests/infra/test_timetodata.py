@@ -13,7 +13,6 @@ import pytest
 from infra.timetodata import (
     TimeToData,
     emulated_apply,
-    first_successful_update,
     mesh_summary,
     percentile,
     record_emulated_apply,
@@ -74,17 +73,6 @@ def test_outside_git_or_uncommitted_the_event_is_missing_with_the_reason(tmp_pat
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     history = request_history(loose)
     assert history.committed is None and "has no commit that adds it" in (history.problem or "")
-
-
-def test_the_first_successful_update_from_stack_history() -> None:
-    entries = [
-        {"kind": "update", "result": "failed", "startTime": "2026-01-01T09:00:00Z", "endTime": "2026-01-01T09:05:00Z"},
-        {"kind": "preview", "result": "succeeded", "startTime": "2026-01-01T09:30:00Z"},
-        {"kind": "update", "result": "succeeded", "startTime": "2026-01-02T09:00:00Z", "endTime": "2026-01-02T09:10:00Z"},
-        {"kind": "update", "result": "succeeded", "startTime": "2026-01-03T09:00:00Z", "endTime": "2026-01-03T09:10:00Z"},
-    ]  # fmt: skip
-    assert first_successful_update(entries) == at("2026-01-02T09:10:00Z")
-    assert first_successful_update(entries[:2]) is None
 
 
 def test_mesh_emulate_keeps_the_first_apply(tmp_path: Path) -> None:
