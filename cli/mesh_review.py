@@ -143,7 +143,14 @@ def review_all(
     cache: bool,
 ) -> None:
     """`mesh review --all [DIR]`: the blast radius of the working tree's code over every product."""
-    from infra.mesh_review import load_mesh_plan, plan_at_ref, plan_mesh, prove_changed_policies, review_mesh
+    from infra.mesh_review import (
+        load_mesh_plan,
+        plan_at_ref,
+        plan_mesh,
+        prove_changed_policies,
+        review_mesh,
+        to_prove,
+    )
     from infra.model.errors import UsageError
 
     if (base is None) == (base_plans is None):
@@ -168,7 +175,7 @@ def review_all(
             label = base
         status.update("Comparing…")
         result = review_mesh(before, head, base_label=label)
-        proving = sum(1 for p in result.products if p.policies_changed)
+        proving = len(to_prove(result))
         if proving:
             status.update(f"Proving access for the {proving} product(s) whose policies changed…")
         prove_changed_policies(result, folder, platform=platform, workers=workers, progress=update)

@@ -816,21 +816,15 @@ def prove_one(job: PlanJob) -> dict[str, Any]:
     """Plan one request and run its access proof: `{"passed", "cells", "executed",
     "evaluated", "mismatches": [cell…], "error"}` (never raises: a failure is `error`)."""
     from infra.plan import plan_request  # noqa: PLC0415 - a worker's task; moto loads only here
-    from infra.proof import prove  # noqa: PLC0415
+    from infra.proof import prove, stakeholder_domains  # noqa: PLC0415
 
     try:
         planned = plan_request(
             Path(job.request), platform_path=Path(job.platform), environment=job.environment
         )
-        spec = planned.spec
-        proof = prove(
-            spec,
-            planned.graph,
-            registered_domains=sorted({spec.domain, *(g.domain for g in spec.grants)} | {"outsider"}),
-        )
+        proof = prove(planned.spec, planned.graph, registered_domains=stakeholder_domains(planned.spec))
     except Exception as e:  # reported on the product; the review goes on
-        message = getattr(e, "message", None)
-        return {"passed": False, "error": message if isinstance(message, str) else f"{type(e).__name__}: {e}"}
+        return {"passed": False, "error": parallel_plan.error_message(e)}
     executed = sum(1 for c in proof.cells if c.method == "executed")
     return {
         "passed": proof.passed,
@@ -856,6 +850,22 @@ def _proof_blocker(proof: dict[str, Any]) -> str | None:
     )
 
 
+def to_prove(result: MeshReview) -> list[ProductReview]:
+    """The products whose policy documents changed (granted or revoked), planned with the new
+    code, on a cloud the access proof covers."""
+    from infra.clouds import supports  # noqa: PLC0415 - descriptors import the model only
+    from infra.model.capability import Capability  # noqa: PLC0415
+
+    return [
+        p
+        for p in result.products
+        if p.policies_changed
+        and p.status in ("changed", "added")
+        and p.cloud is not None
+        and supports(p.cloud, Capability.PROOF)
+    ]
+
+
 def prove_changed_policies(
     result: MeshReview,
     folder: Path,
@@ -866,17 +876,7 @@ def prove_changed_policies(
 ) -> None:
     """Run the access proof, in parallel, for every product of `result` whose policy
     documents changed, on a cloud the proof covers; record it and block on a mismatch."""
-    from infra.clouds import supports  # noqa: PLC0415 - descriptors import the model only
-    from infra.model.capability import Capability  # noqa: PLC0415
-
-    candidates = [
-        p
-        for p in result.products
-        if p.policies_changed
-        and p.status in ("changed", "added")
-        and p.cloud is not None
-        and supports(p.cloud, Capability.PROOF)
-    ]
+    candidates = to_prove(result)
     if not candidates:
         return
     targets = {t.relative: t for t in _targets(folder, platform)}

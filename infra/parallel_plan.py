@@ -50,7 +50,8 @@ _after_plan: Callable[[int, dict[str, Any]], None] | None = None
 _work: Callable[[PlanJob], dict[str, Any]] | None = None
 
 
-def _message(error: BaseException) -> str:
+def error_message(error: BaseException) -> str:
+    """What a user reads of a failure: a mesh error's message, else its type and text."""
     message = getattr(error, "message", None)
     return message if isinstance(message, str) else f"{type(error).__name__}: {error}"
 
@@ -80,7 +81,7 @@ def plan_one(job: PlanJob) -> dict[str, Any]:
             "planJson": None,
             "planDigest": None,
             "warnings": [],
-            "error": _message(e),
+            "error": error_message(e),
         }
     plan = result.as_dict()
     text = canonical_json(plan)

@@ -136,6 +136,12 @@ def expected_access(spec: ProductSpec, principal: str, port: str, operation: str
     return (port in grant.ports or port == "*") and operation in READ_OPERATIONS
 
 
+def stakeholder_domains(spec: ProductSpec) -> list[str]:
+    """The domains a review's proof knows: the product's own, its consumers', and `outsider`
+    for the unrelated row (a review reads no platform config to name a real one)."""
+    return sorted({spec.domain, *(g.domain for g in spec.grants)} | {"outsider"})
+
+
 def unrelated_domain(spec: ProductSpec, registered: list[str]) -> str:
     """A domain with no stake in the product, for the 'everyone else' row."""
     stakeholders = {spec.domain, *(g.domain for g in spec.grants)}
@@ -285,8 +291,9 @@ def _callers(spec: ProductSpec, graph: ResourceGraph, registered: list[str]) -> 
     for index, glass in enumerate((a for a in spec.break_glass_aws if ":role/" in a), start=1):
         name = f"{BREAK_GLASS}-{index}" if len(spec.break_glass_aws) > 1 else BREAK_GLASS
         callers.append(_Caller(name, glass, None, ([ADMINISTRATOR_POLICY], None)))
-    for index, reader in enumerate(platform_readers(spec), start=1):
-        name = f"{PLATFORM_READER}-{index}" if len(platform_readers(spec)) > 1 else PLATFORM_READER
+    readers = platform_readers(spec)
+    for index, reader in enumerate(readers, start=1):
+        name = f"{PLATFORM_READER}-{index}" if len(readers) > 1 else PLATFORM_READER
         callers.append(_Caller(name, reader, reader.rpartition("/")[2], ([BROAD_POLICY], None)))
     callers.append(_Caller(ANONYMOUS, None, None, ([], None)))
     return callers
@@ -415,10 +422,11 @@ def prove(spec: ProductSpec, graph: ResourceGraph, *, registered_domains: list[s
         f"bucket policy statement {sid} is evaluated, not executed: moto applies Deny statements without their conditions"
         for sid in evaluated_only
     ]
+    called = platform_readers(spec)
     result.notes += [
         f"platform reader {arn} is not a role of the product's account: the proof does not call as it"
         for arn in spec.platform_readers
-        if arn not in spec.break_glass_aws and arn not in platform_readers(spec)
+        if arn not in spec.break_glass_aws and arn not in called
     ]
     with mock_aws():
         with disable_iam_authentication():

@@ -566,15 +566,9 @@ def review(
     notes = []
     provable = supports(head.spec.cloud, Capability.PROOF)
     if provable and prove_access:
-        from infra.proof import prove  # noqa: PLC0415 - moto is loaded only when a proof runs
+        from infra.proof import prove, stakeholder_domains  # noqa: PLC0415 - moto is loaded only when a proof runs
 
-        proof = prove(
-            head.spec,
-            head.graph,
-            registered_domains=sorted(
-                {head.spec.domain, *(g.domain for g in head.spec.grants)} | {"outsider"}
-            ),
-        )
+        proof = prove(head.spec, head.graph, registered_domains=stakeholder_domains(head.spec))
     elif not provable:
         notes.append(
             "the access proof runs on AWS emulators; GCP access is reviewed from the IAM bindings under Resources"
