@@ -231,13 +231,17 @@ class MeshPlan:
 
 def load_mesh_plan(file: Path) -> MeshPlan:
     """A saved `mesh plan --all --output json`."""
+    from infra.model.files import MAX_MESH_PLAN_BYTES  # noqa: PLC0415 - only --base-plans reads one
+    from infra.saved_plan import MAX_DEPTH, read_json  # noqa: PLC0415
+
     hint = "Save base plans with `mesh plan --all DIR --output json > base.json`."
-    try:
-        data = json.loads(file.read_bytes())
-    except FileNotFoundError as e:
-        raise MeshError(f"{file}: no such file", hint=hint) from e
-    except (OSError, ValueError) as e:
-        raise MeshError(f"{file} is not JSON ({e})", hint=hint) from e
+    data = read_json(
+        file,
+        limit=MAX_MESH_PLAN_BYTES,
+        what="`mesh plan --all --output json` document",
+        max_depth=MAX_DEPTH + 3,  # each plan sits under products[i].plan
+        hint=hint,
+    )
     if not isinstance(data, dict) or data.get("kind") != MESH_PLAN_KIND:
         raise MeshError(
             f"{file} is not a `mesh plan --all --output json` document (its kind is not {MESH_PLAN_KIND})",

@@ -78,13 +78,14 @@ class SavedPlan(_Shape):
     contract: SavedContract
 
 
-def _depth(value: Any) -> int:
+def _depth(value: Any, limit: int) -> int:
+    """How deep `value` is nested, counted until it passes `limit`."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, level = stack.pop()
         deepest = max(deepest, level)
-        if level > MAX_DEPTH:
+        if level > limit:
             break
         if isinstance(item, dict):
             stack.extend((v, level + 1) for v in item.values())
@@ -97,21 +98,30 @@ def _problem(file: Path, message: str, *, path: str = "", line: int = 0, column:
     return Problem(file=str(file), path=path, message=message, line=line, column=column)
 
 
-def load_saved_plan(file: Path) -> tuple[ResourceGraph, dict[str, Any]]:
-    """The graph and the contract of a saved plan; `DocumentInvalid` naming each problem."""
-    text = read_input(file, limit=MAX_PLAN_BYTES, what="`mesh plan --output json` document")
+def read_json(file: Path, *, limit: int, what: str, max_depth: int, hint: str) -> Any:
+    """A JSON document mesh wrote (a saved plan): a regular file of at most `limit` bytes,
+    valid JSON nested at most `max_depth` levels; else `DocumentInvalid` naming the file."""
+    text = read_input(file, limit=limit, what=what)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise DocumentInvalid(
-            [_problem(file, f"not valid JSON: {e.msg}", line=e.lineno, column=e.colno)], hint=_HINT
+            [_problem(file, f"not valid JSON: {e.msg}", line=e.lineno, column=e.colno)], hint=hint
         ) from e
     except (ValueError, RecursionError) as e:  # 4,300+ digit numbers, 1,000+ levels of brackets
-        raise DocumentInvalid([_problem(file, f"cannot be read as a plan ({e})")], hint=_HINT) from e
-    if _depth(data) > MAX_DEPTH:
+        raise DocumentInvalid([_problem(file, f"cannot be read as a plan ({e})")], hint=hint) from e
+    if _depth(data, max_depth) > max_depth:
         raise DocumentInvalid(
-            [_problem(file, f"nested more than {MAX_DEPTH} levels deep; no plan is")], hint=_HINT
+            [_problem(file, f"nested more than {max_depth} levels deep; no plan is")], hint=hint
         )
+    return data
+
+
+def load_saved_plan(file: Path) -> tuple[ResourceGraph, dict[str, Any]]:
+    """The graph and the contract of a saved plan; `DocumentInvalid` naming each problem."""
+    data = read_json(
+        file, limit=MAX_PLAN_BYTES, what="`mesh plan --output json` document", max_depth=MAX_DEPTH, hint=_HINT
+    )
     if not isinstance(data, dict):
         raise DocumentInvalid(
             [_problem(file, f"is a JSON {type(data).__name__}, expected the object `mesh plan` writes")],

@@ -31,6 +31,9 @@ MAX_INPUT_BYTES = 512 * 1024
 MAX_CONTRACT_BYTES = 2 * 1024 * 1024
 # A saved `mesh plan --output json` of the largest product the caps allow is 1.5 MB.
 MAX_PLAN_BYTES = 16 * 1024 * 1024
+# A saved `mesh plan --all --output json` of 1,000 generated products is 73 MB
+# (bench/review_all.py): the cap holds about 7,000 such products.
+MAX_MESH_PLAN_BYTES = 512 * 1024 * 1024
 
 
 class FileExists(MeshError):

@@ -272,6 +272,12 @@ def test_base_at_a_git_ref_plans_with_that_code(mesh: tuple[Path, dict[str, Any]
         ([], 2, "pass --base-plans base.json or --base REF"),
         (["--base", "--output=x"], 1, "no such commit"),
         (["--base-plans", "missing.json"], 1, "missing.json: no such file"),
+        (
+            ["--base-plans", "/dev/zero"],
+            1,
+            "is a device, expected a `mesh plan --all --output json` document",
+        ),
+        (["--base-plans", "."], 1, "is a directory, expected a `mesh plan --all --output json` document"),
     ],
 )
 def test_bad_input_is_a_message(
